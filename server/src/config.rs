@@ -1,0 +1,124 @@
+//! Command line and environment: every setting is a flag with an environment variable.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cohort",
+    version,
+    about = "Meetups and shared insight for Quantified Self groups"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Log format: human-readable lines or one JSON object per line.
+    #[arg(long, env = "COHORT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app (starting the embedded PostgreSQL unless DATABASE_URL is set).
+    Serve(ServeArgs),
+    /// Apply the database migrations, then exit.
+    Migrate(DatabaseArgs),
+    /// Add the demo group, its meetups and members. Running it again adds nothing new.
+    SeedDemo(DatabaseArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Where the data lives.
+#[derive(Clone, Debug, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL server to use (postgres://…). Unset: run the embedded cluster in the
+    /// data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Data directory of the embedded cluster. Default: /var/lib/cohort when run as root,
+    /// else $XDG_DATA_HOME/cohort (~/.local/share/cohort).
+    #[arg(long, env = "COHORT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Most connections this process opens to PostgreSQL.
+    #[arg(long, env = "COHORT_DB_POOL_SIZE", default_value_t = 10)]
+    pub pool_size: u32,
+}
+
+impl DatabaseArgs {
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(default_data_dir)
+    }
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "COHORT_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// The built site (wasm, JS, CSS and public files) that cargo-leptos writes.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Do not add the demo group on the first start of an empty instance.
+    #[arg(long, env = "COHORT_NO_DEMO")]
+    pub no_demo: bool,
+}
+
+/// The default data directory: /var/lib/cohort for root (the home of root is closed to the
+/// unprivileged user that PostgreSQL runs as), else the XDG data directory.
+pub fn default_data_dir() -> PathBuf {
+    if nix::unistd::Uid::effective().is_root() {
+        return PathBuf::from("/var/lib/cohort");
+    }
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("cohort");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/cohort"),
+        None => PathBuf::from(".cohort"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_reads_flags() {
+        let cli = Cli::try_parse_from([
+            "cohort",
+            "serve",
+            "--data-dir",
+            "/tmp/x",
+            "--addr",
+            "0.0.0.0:8080",
+            "--no-demo",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.addr.port(), 8080);
+        assert_eq!(args.database.data_dir(), PathBuf::from("/tmp/x"));
+        assert!(args.no_demo);
+    }
+
+    #[test]
+    fn a_bad_address_is_a_clear_error() {
+        let error = Cli::try_parse_from(["cohort", "serve", "--addr", "nonsense"]).unwrap_err();
+        assert!(error.to_string().contains("--addr"), "{error}");
+    }
+}

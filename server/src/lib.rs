@@ -1,0 +1,12 @@
+//! The `cohort` server: configuration, the embedded PostgreSQL default, the axum router
+//! around the Leptos app, and the command-line subcommands. `main.rs` only parses the
+//! command line and calls [`cli::run`].
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod health;
+pub mod pg;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;

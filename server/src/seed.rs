@@ -1,0 +1,267 @@
+//! The demo: Quantified Self North Bay, its third meetup (26 February 2013, the group's
+//! own post) and its next few monthly meetups, with a handful of members.
+//!
+//! Idempotent: groups are found by slug, members by e-mail, events by their source key,
+//! so running it again (or from two processes at once) adds nothing twice.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use sqlx::{PgPool, Postgres, Transaction};
+
+pub const DEMO_GROUP_SLUG: &str = "qs-north-bay";
+const DEMO_ZONE: Tz = chrono_tz::America::Los_Angeles;
+/// How many upcoming monthly meetups the demo schedules.
+const UPCOMING: usize = 3;
+
+/// What a seed run added.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SeedReport {
+    pub groups: u64,
+    pub members: u64,
+    pub events: u64,
+}
+
+impl SeedReport {
+    pub fn is_empty(&self) -> bool {
+        *self == SeedReport::default()
+    }
+}
+
+const MEMBERS: &[(&str, &str, bool)] = &[
+    ("Morgan Reyes", "morgan.reyes", true),
+    ("Priya Natarajan", "priya.natarajan", false),
+    ("Sam Okafor", "sam.okafor", false),
+    ("Lena Fischer", "lena.fischer", false),
+    ("Diego Alvarez", "diego.alvarez", false),
+    ("Hannah Cho", "hannah.cho", false),
+];
+
+const V13_BODY: &str = "\
+The Quantified Self North Bay Meetup Group meets for its 3rd scheduled meetup.
+
+If you are interested in what Quantified Self is up to this could be an interesting \
+meeting to attend. If you find yourself in or near San Rafael, CA after work on \
+26 February, come and join some curious folks who are all interested in what we can \
+learn from ourselves and each other with smart tracking and analysis of the data we \
+generate.";
+
+const MONTHLY_BODY: &str = "\
+Our monthly meetup: show & tell from members, then open discussion. Bring what you have \
+been tracking, what surprised you, and what you would like to learn from the group.";
+
+/// Whether the instance has no group at all (a first start).
+pub async fn instance_is_empty(pool: &PgPool) -> Result<bool> {
+    let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM groups)")
+        .fetch_one(pool)
+        .await
+        .context("looking for existing groups")?;
+    Ok(!any)
+}
+
+/// Adds the demo group, members and meetups that are missing, as of `now`.
+#[tracing::instrument(skip_all)]
+pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> Result<SeedReport> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("starting the seed transaction")?;
+    // Two processes seeding at once take turns.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('cohort.seed-demo'))")
+        .execute(&mut *tx)
+        .await?;
+    let mut report = SeedReport::default();
+
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO groups (slug, name, city, time_zone, description)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (slug) DO NOTHING RETURNING id",
+    )
+    .bind(DEMO_GROUP_SLUG)
+    .bind("Quantified Self North Bay")
+    .bind("San Rafael, CA")
+    .bind(DEMO_ZONE.name())
+    .bind("Curious folks in the North Bay learning from ourselves and each other with smart tracking and analysis of the data we generate.")
+    .fetch_optional(&mut *tx)
+    .await
+    .context("adding the demo group")?;
+    report.groups += inserted.is_some() as u64;
+    let group_id: i64 = match inserted {
+        Some(id) => id,
+        None => {
+            sqlx::query_scalar("SELECT id FROM groups WHERE slug = $1")
+                .bind(DEMO_GROUP_SLUG)
+                .fetch_one(&mut *tx)
+                .await?
+        }
+    };
+
+    for (name, local_part, organizer) in MEMBERS {
+        report.members += add_member(&mut tx, group_id, name, local_part, *organizer).await?;
+    }
+
+    let v13_start = local(NaiveDate::from_ymd_opt(2013, 2, 26), 18, 30);
+    report.events += add_event(
+        &mut tx,
+        group_id,
+        "qsnb-meetup-v1.3",
+        "QSNB Meetup v1.3",
+        V13_BODY,
+        v13_start,
+    )
+    .await?;
+    for date in upcoming_last_tuesdays(now, UPCOMING) {
+        let start = local(Some(date), 18, 30);
+        let key = format!("demo-monthly-{}", date.format("%Y-%m"));
+        let title = format!("QSNB Monthly Meetup: {}", date.format("%B %Y"));
+        report.events += add_event(&mut tx, group_id, &key, &title, MONTHLY_BODY, start).await?;
+    }
+
+    tx.commit().await.context("committing the demo")?;
+    tracing::info!(?report, "demo seeded");
+    Ok(report)
+}
+
+async fn add_member(
+    tx: &mut Transaction<'_, Postgres>,
+    group_id: i64,
+    name: &str,
+    local_part: &str,
+    organizer: bool,
+) -> Result<u64> {
+    let email = format!("{local_part}@demo.cohort.invalid");
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO users (email, display_name, time_zone, is_demo) VALUES ($1, $2, $3, true)
+         ON CONFLICT (email) DO NOTHING RETURNING id",
+    )
+    .bind(&email)
+    .bind(name)
+    .bind(DEMO_ZONE.name())
+    .fetch_optional(&mut **tx)
+    .await
+    .with_context(|| format!("adding demo member {email}"))?;
+    let user_id: i64 = match inserted {
+        Some(id) => id,
+        None => {
+            sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+                .bind(&email)
+                .fetch_one(&mut **tx)
+                .await?
+        }
+    };
+    sqlx::query(
+        "INSERT INTO memberships (group_id, user_id, role) VALUES ($1, $2, $3::membership_role)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(group_id)
+    .bind(user_id)
+    .bind(if organizer { "organizer" } else { "member" })
+    .execute(&mut **tx)
+    .await?;
+    Ok(inserted.is_some() as u64)
+}
+
+async fn add_event(
+    tx: &mut Transaction<'_, Postgres>,
+    group_id: i64,
+    source_key: &str,
+    title: &str,
+    body: &str,
+    starts_at: DateTime<Utc>,
+) -> Result<u64> {
+    let result = sqlx::query(
+        "INSERT INTO events (group_id, title, body_md, starts_at, ends_at, time_zone, venue, address, capacity, source_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (group_id, source_key) DO NOTHING",
+    )
+    .bind(group_id)
+    .bind(title)
+    .bind(body)
+    .bind(starts_at)
+    .bind(starts_at + Duration::hours(2))
+    .bind(DEMO_ZONE.name())
+    .bind("San Rafael, CA")
+    .bind("")
+    .bind(30_i32)
+    .bind(source_key)
+    .execute(&mut **tx)
+    .await
+    .with_context(|| format!("adding demo event {source_key}"))?;
+    Ok(result.rows_affected())
+}
+
+/// A local wall-clock time in the demo's zone, as an instant.
+fn local(date: Option<NaiveDate>, hour: u32, minute: u32) -> DateTime<Utc> {
+    let date = date.unwrap_or_default();
+    let time = NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or_default();
+    DEMO_ZONE
+        .from_local_datetime(&date.and_time(time))
+        .earliest()
+        .unwrap_or_else(|| {
+            Utc.from_utc_datetime(&date.and_time(time))
+                .with_timezone(&DEMO_ZONE)
+        })
+        .with_timezone(&Utc)
+}
+
+/// The last Tuesday of each month, from the first one after `now`.
+pub fn upcoming_last_tuesdays(now: DateTime<Utc>, count: usize) -> Vec<NaiveDate> {
+    let today = now.with_timezone(&DEMO_ZONE).date_naive();
+    let (mut year, mut month) = (today.year(), today.month());
+    let mut dates = Vec::with_capacity(count);
+    while dates.len() < count {
+        let date = last_weekday_of_month(year, month, Weekday::Tue);
+        if date > today {
+            dates.push(date);
+        }
+        (year, month) = if month == 12 {
+            (year + 1, 1)
+        } else {
+            (year, month + 1)
+        };
+    }
+    dates
+}
+
+fn last_weekday_of_month(year: i32, month: u32, weekday: Weekday) -> NaiveDate {
+    let (next_year, next_month) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    let mut day = NaiveDate::from_ymd_opt(next_year, next_month, 1)
+        .and_then(|first| first.pred_opt())
+        .unwrap_or_default();
+    while day.weekday() != weekday {
+        day = day.pred_opt().unwrap_or_default();
+    }
+    day
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_third_meetup_starts_at_half_past_six_pacific() {
+        let start = local(NaiveDate::from_ymd_opt(2013, 2, 26), 18, 30);
+        assert_eq!(start.to_rfc3339(), "2013-02-27T02:30:00+00:00");
+    }
+
+    #[test]
+    fn upcoming_meetups_fall_on_last_tuesdays() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
+        let dates = upcoming_last_tuesdays(now, 3);
+        let expected = ["2026-12-29", "2027-01-26", "2027-02-23"];
+        assert_eq!(
+            dates.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            expected
+        );
+    }
+
+    #[test]
+    fn the_meetup_on_the_day_itself_is_not_upcoming() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 29, 20, 0, 0).unwrap();
+        assert_eq!(upcoming_last_tuesdays(now, 1)[0].to_string(), "2027-01-26");
+    }
+}

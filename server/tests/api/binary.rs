@@ -1,0 +1,151 @@
+//! The `cohort` binary itself: first start seeds the demo, SIGTERM stops it cleanly
+//! (PostgreSQL too), and the next start finds every row again.
+
+use crate::helpers::temp_dir;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Served {
+    // A failed assertion must not leave the server (and its PostgreSQL) running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn count_meetups(html: &str) -> usize {
+    html.matches(r#"class="meetup""#).count() + html.matches(r#"class="meetup cancelled""#).count()
+}
+
+/// Starts `cohort serve` on a free port and waits for its first 200 from /healthz.
+async fn serve(data_dir: &Path) -> (Served, Duration) {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cohort"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .arg("--site-root")
+        .arg(data_dir.join("site"))
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting cohort");
+    let stdout = child.stdout.take().unwrap();
+    // Read every line (so that the child never writes into a closed pipe) and pass on
+    // the URL it announces.
+    let (found, announced) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("open ").nth(1) {
+                let _ = found.send(rest.trim().trim_end_matches('/').to_string());
+            }
+        }
+    });
+    let url = tokio::task::spawn_blocking(move || announced.recv_timeout(Duration::from_secs(120)))
+        .await
+        .unwrap()
+        .expect("cohort exited without printing its URL");
+    let client = reqwest::Client::new();
+    loop {
+        if let Ok(response) = client.get(format!("{url}/healthz")).send().await {
+            if response.status() == 200 {
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no 200 from {url}/healthz"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (Served { child, url }, started.elapsed())
+}
+
+async fn stop(served: Served) {
+    kill(Pid::from_raw(served.child.id() as i32), Signal::SIGTERM).unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut served = served;
+        served.child.wait()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(status.success(), "cohort exited with {status}");
+}
+
+#[tokio::test]
+async fn cohort_serve_seeds_stops_cleanly_and_keeps_its_data() {
+    let dir = temp_dir("cohort-test-serve-");
+    let (served, first_start) = serve(&dir).await;
+    let home = reqwest::get(format!("{}/", served.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("QSNB Meetup v1.3"));
+    assert!(home.contains("6:30 PM – 8:30 PM PST"));
+    let meetups = count_meetups(&home);
+    assert_eq!(
+        meetups, 4,
+        "the demo has one past and three upcoming meetups"
+    );
+    stop(served).await;
+    assert!(
+        !dir.join("postgres/postmaster.pid").exists(),
+        "SIGTERM must stop PostgreSQL too"
+    );
+
+    let (served, restart) = serve(&dir).await;
+    let home = reqwest::get(format!("{}/", served.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        count_meetups(&home),
+        meetups,
+        "nothing lost, nothing seeded twice"
+    );
+    stop(served).await;
+    println!(
+        "cohort serve to first 200: {} ms on a new data directory, {} ms on an existing one",
+        first_start.as_millis(),
+        restart.as_millis()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn cohort_serve_after_a_kill_adopts_its_running_postgres() {
+    let dir = temp_dir("cohort-test-sigkill-");
+    let (mut served, _) = serve(&dir).await;
+    served.child.kill().unwrap(); // SIGKILL: no cleanup at all
+    served.child.wait().unwrap();
+    drop(served);
+
+    let (served, _) = serve(&dir).await;
+    let home = reqwest::get(format!("{}/", served.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("QSNB Meetup v1.3"));
+    stop(served).await;
+    assert!(!dir.join("postgres/postmaster.pid").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the server against a real PostgreSQL: one binary, one module per
+//! area. The database server is DATABASE_URL when set, else a throwaway embedded cluster
+//! that this test process starts (and stops at exit); every test gets a fresh database.
+
+mod binary;
+mod embedded;
+mod health;
+mod helpers;
+mod home;
+mod seed;

@@ -1,0 +1,56 @@
+use crate::helpers::fresh_database;
+use chrono::{TimeZone, Utc};
+use cohort::seed::{instance_is_empty, seed_demo};
+
+#[tokio::test]
+async fn seeding_the_demo_twice_adds_nothing_the_second_time() {
+    let pool = fresh_database().await;
+    assert!(instance_is_empty(&pool).await.unwrap());
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
+
+    let first = seed_demo(&pool, now).await.unwrap();
+    assert_eq!((first.groups, first.members, first.events), (1, 6, 4));
+    let second = seed_demo(&pool, now).await.unwrap();
+    assert!(second.is_empty(), "{second:?}");
+    assert!(!instance_is_empty(&pool).await.unwrap());
+
+    let (events, organizers): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM events),
+                (SELECT count(*) FROM memberships WHERE role = 'organizer')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((events, organizers), (4, 1));
+}
+
+#[tokio::test]
+async fn two_processes_seeding_at_once_add_the_demo_once() {
+    let pool = fresh_database().await;
+    let now = Utc::now();
+    let (a, b) = tokio::join!(seed_demo(&pool, now), seed_demo(&pool, now));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.groups + b.groups, 1);
+    let groups: i64 = sqlx::query_scalar("SELECT count(*) FROM groups")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(groups, 1);
+}
+
+#[tokio::test]
+async fn the_first_meetup_is_stored_as_an_instant_with_its_zone() {
+    let pool = fresh_database().await;
+    seed_demo(&pool, Utc::now()).await.unwrap();
+    let (starts_at, zone): (chrono::DateTime<Utc>, String) = sqlx::query_as(
+        "SELECT starts_at, time_zone FROM events WHERE source_key = 'qsnb-meetup-v1.3'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        starts_at,
+        Utc.with_ymd_and_hms(2013, 2, 27, 2, 30, 0).unwrap()
+    );
+    assert_eq!(zone, "America/Los_Angeles");
+}
