@@ -585,7 +585,7 @@ fn is_postmaster_of(pid: i32, pgdata: &Path) -> bool {
         .map(|exe| exe.ends_with(b"postgres") || exe.ends_with(b"postmaster"))
         .unwrap_or(false);
     let target = pgdata.as_os_str().as_encoded_bytes();
-    is_postgres && args.iter().any(|arg| *arg == target)
+    is_postgres && args.contains(&target)
 }
 
 #[cfg(test)]

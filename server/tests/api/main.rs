@@ -2,6 +2,8 @@
 //! area. The database server is DATABASE_URL when set, else a throwaway embedded cluster
 //! that this test process starts (and stops at exit); every test gets a fresh database.
 
+#![allow(clippy::unwrap_used)]
+
 mod binary;
 mod embedded;
 mod health;
