@@ -6,7 +6,13 @@
 //! takes the server-rendered HTML over in the browser. Server-only code lives in `ssr`
 //! modules next to the types it serves.
 
+pub mod accounts;
+pub mod errors;
 pub mod events;
+pub mod groups;
+pub mod policy;
+
+use accounts::{CurrentUser, Login, Logout, Signup};
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
@@ -34,9 +40,38 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The logged-in member and the actions that change who that is, shared by every page.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub user: Resource<Result<Option<CurrentUser>, ServerFnError>>,
+    pub signup: ServerAction<Signup>,
+    pub login: ServerAction<Login>,
+    pub logout: ServerAction<Logout>,
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let signup = ServerAction::<Signup>::new();
+    let login = ServerAction::<Login>::new();
+    let logout = ServerAction::<Logout>::new();
+    let user = Resource::new(
+        move || {
+            (
+                signup.version().get(),
+                login.version().get(),
+                logout.version().get(),
+            )
+        },
+        |_| accounts::get_current_user(),
+    );
+    let auth = Auth {
+        user,
+        signup,
+        login,
+        logout,
+    };
+    provide_context(auth);
 
     view! {
         <Stylesheet id="leptos" href="/pkg/cohort.css" />
@@ -48,14 +83,38 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <header class="site-header">
-                <A href="/" attr:class="brand">
+                <a href="/" class="brand">
                     <span class="brand-mark" aria-hidden="true">"◐"</span>
                     " Cohort"
-                </A>
+                </a>
+                <nav class="site-nav" aria-label="Site">
+                    <a href="/groups">"Groups"</a>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match auth.user.await {
+                                Ok(Some(user)) => view! {
+                                    <a href="/me" class="me">{user.display_name}</a>
+                                    <ActionForm action=auth.logout attr:class="inline">
+                                        <button type="submit" class="link">"Log out"</button>
+                                    </ActionForm>
+                                }.into_any(),
+                                _ => view! {
+                                    <a href="/login">"Log in"</a>
+                                    <a href="/signup" class="button">"Sign up"</a>
+                                }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                </nav>
             </header>
             <main id="content">
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=events::HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/signup") view=accounts::SignupPage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=accounts::LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/me") view=accounts::ProfilePage ssr=SsrMode::Async />
+                    <Route path=path!("/groups") view=groups::GroupsPage ssr=SsrMode::Async />
+                    <Route path=path!("/groups/:slug") view=groups::GroupPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -1,9 +1,9 @@
 //! What each subcommand does.
 
-use crate::config::{Cli, Command, ServeArgs};
+use crate::config::{AdminCommand, Cli, Command, ServeArgs};
 use crate::db::Database;
 use crate::seed;
-use crate::startup::{shutdown_signal, Application};
+use crate::startup::{shutdown_signal, Application, WebSettings};
 use anyhow::Result;
 use chrono::Utc;
 
@@ -22,38 +22,101 @@ pub async fn run(cli: Cli) -> Result<()> {
             db.close().await
         }
         Command::SeedDemo(args) => {
-            let db = Database::open(&args).await?;
-            let result = seed_demo(&db).await;
+            let db = Database::open(&args.database).await?;
+            let result = seed_demo(&db, args.reset_demo_password).await;
+            let closed = db.close().await;
+            result.and(closed)
+        }
+        Command::Admin(AdminCommand::Grant { email, database }) => {
+            let db = Database::open(&database).await?;
+            let result = grant_admin(&db, &email).await;
             let closed = db.close().await;
             result.and(closed)
         }
     }
 }
 
-async fn seed_demo(db: &Database) -> Result<()> {
-    let report = seed::seed_demo(&db.pool, Utc::now()).await?;
+async fn seed_demo(db: &Database, reset_password: bool) -> Result<()> {
+    let mut report = seed::seed_demo(&db.pool, Utc::now()).await?;
+    if reset_password && report.demo_password.is_none() {
+        report.demo_password = seed::reset_demo_password(&db.pool, false).await?;
+    }
     if report.is_empty() {
-        println!("The demo was already there; nothing added.");
+        println!("The demo was already there; nothing added. (--reset-demo-password prints a new password.)");
     } else {
         println!(
             "Demo added: {} group, {} members, {} meetups.",
             report.groups, report.members, report.events
         );
     }
+    if let Some(hint) = report.login_hint() {
+        println!("{hint}");
+    }
+    Ok(())
+}
+
+async fn grant_admin(db: &Database, email: &str) -> Result<()> {
+    let email = app::accounts::Email::parse(email).map_err(|message| anyhow::anyhow!(message))?;
+    let updated = sqlx::query("UPDATE users SET is_admin = true WHERE email = $1 AND NOT is_demo")
+        .bind(email.as_str())
+        .execute(&db.pool)
+        .await?;
+    if updated.rows_affected() == 0 {
+        anyhow::bail!(
+            "no (non-demo) account has the e-mail address {}",
+            email.as_str()
+        );
+    }
+    println!("{} is now an instance admin.", email.as_str());
     Ok(())
 }
 
 async fn serve(args: &ServeArgs, db: &Database) -> Result<()> {
+    let mut login_hint = None;
     if !args.no_demo && seed::instance_is_empty(&db.pool).await? {
         let report = seed::seed_demo(&db.pool, Utc::now()).await?;
-        tracing::info!(?report, "first start: added the demo group");
+        tracing::info!("first start: added the demo group");
+        login_hint = report.login_hint();
     }
-    let app = Application::build(args.addr, &args.site_root, db.pool.clone()).await?;
+    let settings = WebSettings {
+        addr: args.addr,
+        site_root: args.site_root.clone(),
+        public_url: args.public_url.clone(),
+        secure_cookies: args.secure_cookies,
+    };
+    let app = Application::build(&settings, db.pool.clone()).await?;
+    let expired_sessions = tokio::spawn(delete_expired_sessions(db.pool.clone()));
     let url = format!("http://{}/", app.local_addr());
     tracing::info!(%url, data = %db.description(), "Cohort is serving");
     println!(
-        "\n  Cohort is running: open {url}\n  Data: {}\n  Stop: Ctrl-C\n",
+        "\n  Cohort is running: open {url}\n  Data: {}",
         db.description()
     );
-    app.run_until_stopped(shutdown_signal()).await
+    match login_hint {
+        Some(hint) => println!(
+            "  {hint}\n  (shown once; `cohort seed-demo --reset-demo-password` sets a new one)"
+        ),
+        None => println!(
+            "  Demo log-in: `cohort seed-demo --reset-demo-password` prints a new password"
+        ),
+    }
+    println!("  Stop: Ctrl-C\n");
+    let served = app.run_until_stopped(shutdown_signal()).await;
+    expired_sessions.abort();
+    served
+}
+
+/// Sessions past their expiry are deleted hourly (any process may do it; it is idempotent).
+async fn delete_expired_sessions(pool: sqlx::PgPool) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        interval.tick().await;
+        if let Err(error) =
+            sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < now()")
+                .execute(&pool)
+                .await
+        {
+            tracing::warn!(%error, "could not delete expired sessions");
+        }
+    }
 }

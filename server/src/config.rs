@@ -26,7 +26,29 @@ pub enum Command {
     /// Apply the database migrations, then exit.
     Migrate(DatabaseArgs),
     /// Add the demo group, its meetups and members. Running it again adds nothing new.
-    SeedDemo(DatabaseArgs),
+    SeedDemo(SeedArgs),
+    /// Instance administration.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Give the demo members a new password (and print it).
+    #[arg(long)]
+    pub reset_demo_password: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Make the account with this e-mail address an instance admin.
+    Grant {
+        email: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -75,6 +97,15 @@ pub struct ServeArgs {
     /// Do not add the demo group on the first start of an empty instance.
     #[arg(long, env = "COHORT_NO_DEMO")]
     pub no_demo: bool,
+
+    /// The URL members use (https://cohort.example.org) when behind a proxy: requests
+    /// that change state must come from this origin, and https makes cookies Secure.
+    #[arg(long, env = "COHORT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Mark the session cookie Secure even without an https public URL.
+    #[arg(long, env = "COHORT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 /// The default data directory: /var/lib/cohort for root (the home of root is closed to the

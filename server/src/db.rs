@@ -94,10 +94,16 @@ impl Database {
 
 pub async fn migrate(pool: &PgPool) -> Result<()> {
     // sqlx takes an advisory lock, so several processes starting together are safe.
+    // The session store's table is created by a migration too.
     MIGRATOR
         .run(pool)
         .await
         .context("applying database migrations")
+}
+
+/// Sessions live in PostgreSQL, so any process can serve any member.
+pub fn session_store(pool: &PgPool) -> tower_sessions_sqlx_store::PostgresStore {
+    tower_sessions_sqlx_store::PostgresStore::new(pool.clone())
 }
 
 pub fn pool_options(size: u32) -> PgPoolOptions {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod health;
 pub mod pg;
+pub mod security;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;

@@ -20,12 +20,42 @@ pub struct SeedReport {
     pub groups: u64,
     pub members: u64,
     pub events: u64,
+    /// The demo members' new password, when this run set one (shown once, stored hashed).
+    pub demo_password: Option<String>,
 }
 
 impl SeedReport {
     pub fn is_empty(&self) -> bool {
         *self == SeedReport::default()
     }
+
+    /// What to tell the person who ran it.
+    pub fn login_hint(&self) -> Option<String> {
+        self.demo_password.as_ref().map(|password| {
+            format!(
+                "Demo log-in: {}@demo.cohort.invalid (organizer) or any demo member, password {password}",
+                MEMBERS[0].1
+            )
+        })
+    }
+}
+
+/// Sets a new random password on every demo member (all share it) and returns it.
+pub async fn reset_demo_password(pool: &PgPool, only_unset: bool) -> Result<Option<String>> {
+    let password = app::accounts::ssr::random_password();
+    let hash = app::accounts::ssr::hash_password(password.clone())
+        .await
+        .map_err(|error| anyhow::anyhow!("hashing the demo password: {error}"))?;
+    let updated = sqlx::query(
+        "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1
+          WHERE is_demo AND (password_hash IS NULL OR NOT $2)",
+    )
+    .bind(hash)
+    .bind(only_unset)
+    .execute(pool)
+    .await
+    .context("setting the demo password")?;
+    Ok((updated.rows_affected() > 0).then_some(password))
 }
 
 const MEMBERS: &[(&str, &str, bool)] = &[
@@ -118,7 +148,14 @@ pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> Result<SeedReport> 
     }
 
     tx.commit().await.context("committing the demo")?;
-    tracing::info!(?report, "demo seeded");
+    // Generated per instance, never a fixed password; only members without one get it.
+    report.demo_password = reset_demo_password(pool, true).await?;
+    tracing::info!(
+        groups = report.groups,
+        members = report.members,
+        events = report.events,
+        "demo seeded"
+    );
     Ok(report)
 }
 

@@ -4,10 +4,15 @@
 //! flight.
 
 use crate::health;
+use crate::security::{refuse_cross_site, OriginPolicy};
 use anyhow::{Context, Result};
+use app::accounts::ssr::{export_user, user_for_session};
+use app::policy::{allows, Action, Actor};
 use app::{shell, App};
-use axum::extract::FromRef;
-use axum::{routing::get, Router};
+use axum::extract::{FromRef, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{middleware, routing::get, Json, Router};
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -15,8 +20,11 @@ use sqlx::PgPool;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::{time::Duration as CookieDuration, SameSite};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 /// State shared by every handler.
 #[derive(Clone, FromRef)]
@@ -25,20 +33,45 @@ pub struct AppState {
     pub pool: PgPool,
 }
 
+/// How the web side is set up.
+#[derive(Clone, Debug)]
+pub struct WebSettings {
+    pub addr: SocketAddr,
+    pub site_root: std::path::PathBuf,
+    /// `https://cohort.example.org`: the origin browsers see (behind a proxy).
+    pub public_url: Option<String>,
+    /// Mark the session cookie `Secure` (on by default for an https public URL).
+    pub secure_cookies: bool,
+}
+
+impl WebSettings {
+    pub fn local(addr: SocketAddr, site_root: &Path) -> Self {
+        WebSettings {
+            addr,
+            site_root: site_root.to_path_buf(),
+            public_url: None,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// Members stay logged in while they keep coming back within this time.
+const SESSION_INACTIVITY_DAYS: i64 = 30;
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
 }
 
 impl Application {
-    pub async fn build(addr: SocketAddr, site_root: &Path, pool: PgPool) -> Result<Self> {
-        let listener = TcpListener::bind(addr)
+    pub async fn build(settings: &WebSettings, pool: PgPool) -> Result<Self> {
+        let listener = TcpListener::bind(settings.addr)
             .await
-            .with_context(|| format!("listening on {addr}"))?;
+            .with_context(|| format!("listening on {}", settings.addr))?;
         let local = listener.local_addr()?;
-        let options = leptos_options(local, site_root);
+        let options = leptos_options(local, &settings.site_root);
         Ok(Application {
-            router: router(options, pool),
+            router: router(options, pool, settings),
             listener,
         })
     }
@@ -57,10 +90,14 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
     }
 }
 
@@ -79,15 +116,36 @@ fn leptos_options(addr: SocketAddr, site_root: &Path) -> LeptosOptions {
         .build()
 }
 
-pub fn router(leptos_options: LeptosOptions, pool: PgPool) -> Router {
+pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSettings) -> Router {
+    let public_origin = settings
+        .public_url
+        .as_deref()
+        .map(|url| url.trim_end_matches('/').to_string());
+    let secure = settings.secure_cookies
+        || public_origin
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"));
+    let sessions = SessionManagerLayer::new(crate::db::session_store(&pool))
+        .with_name("cohort_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_expiry(Expiry::OnInactivity(CookieDuration::days(
+            SESSION_INACTIVITY_DAYS,
+        )));
+    let origin_policy = OriginPolicy {
+        public_origin: public_origin.map(Arc::from),
+    };
     let routes = generate_route_list(App);
     let state = AppState {
         leptos_options: leptos_options.clone(),
         pool: pool.clone(),
     };
     let context_pool = pool.clone();
+    let fallback_pool = pool.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/me/export", get(export_my_data))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -97,9 +155,53 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool) -> Router {
                 move || shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
+            move || provide_context(fallback_pool.clone()), shell
+        ))
+        .layer(sessions)
+        .layer(middleware::from_fn_with_state(
+            origin_policy,
+            refuse_cross_site,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// GET /me/export: everything Cohort holds about the member, as a JSON download.
+#[tracing::instrument(skip_all)]
+async fn export_my_data(State(pool): State<PgPool>, session: Session) -> Response {
+    let user = match user_for_session(&pool, &session).await {
+        Ok(user) => user,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let Some(user) = user.filter(|user| {
+        allows(
+            Actor {
+                user: Some(user),
+                role: None,
+            },
+            Action::ManageOwnAccount,
+        )
+    }) else {
+        return Redirect::to("/login?next=%2Fme%2Fexport").into_response();
+    };
+    match export_user(&pool, user.id).await {
+        Ok(document) => (
+            [(
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"cohort-export.json\"",
+            )],
+            Json(document),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "export failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -1,7 +1,7 @@
 //! Spawning the app against a fresh database.
 
 use cohort::pg::{ClusterOptions, EmbeddedPostgres};
-use cohort::startup::Application;
+use cohort::startup::{Application, WebSettings};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
 use std::path::PathBuf;
@@ -9,6 +9,9 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use tokio::sync::{oneshot, OnceCell};
+
+/// The password test members sign up with.
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// The server that per-test databases are created on.
 static SERVER: OnceCell<PgConnectOptions> = OnceCell::const_new();
@@ -106,24 +109,83 @@ impl TestApp {
     pub async fn spawn_on(pool: PgPool) -> TestApp {
         // Pages render without the built site; /pkg files simply 404.
         let site_root = std::path::Path::new("/nonexistent/cohort-site");
-        let app = Application::build(
-            "127.0.0.1:0".parse().expect("address"),
-            site_root,
-            pool.clone(),
-        )
-        .await
-        .expect("building the app");
+        let settings = WebSettings::local("127.0.0.1:0".parse().expect("address"), site_root);
+        let app = Application::build(&settings, pool.clone())
+            .await
+            .expect("building the app");
         let address = format!("http://127.0.0.1:{}", app.port());
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
         }));
+        let client = Self::new_client();
         TestApp {
             address,
             pool,
-            client: reqwest::Client::new(),
+            client,
             _shutdown: shutdown,
         }
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub fn new_client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("building an HTTP client")
+    }
+
+    /// Calls a server function the way the app's forms do, from this site's origin.
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        function: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(format!("{}/api/{function}", self.address))
+            .header("Origin", &self.address)
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("calling a server function")
+    }
+
+    /// Signs up a new member with its own client (logged in afterwards).
+    pub async fn member(&self, email: &str, name: &str) -> reqwest::Client {
+        let client = Self::new_client();
+        let response = self
+            .call(
+                &client,
+                "signup",
+                &[
+                    ("email", email),
+                    ("display_name", name),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 200, "signing up {email}");
+        let body: serde_json::Value = response.json().await.expect("a JSON answer");
+        assert_eq!(
+            body["fields"],
+            serde_json::json!([]),
+            "signing up {email}: {body}"
+        );
+        client
+    }
+
+    /// The logged-in member's e-mail address, or None.
+    pub async fn whoami(&self, client: &reqwest::Client) -> Option<String> {
+        let body: serde_json::Value = self
+            .call(client, "get_current_user", &[])
+            .await
+            .json()
+            .await
+            .expect("a JSON answer");
+        body["email"].as_str().map(str::to_string)
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

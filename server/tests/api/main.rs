@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod accounts;
+mod authz;
 mod binary;
 mod embedded;
 mod health;

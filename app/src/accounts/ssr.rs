@@ -1,0 +1,479 @@
+//! Server side of accounts: password hashing (argon2id, off the async threads), sessions
+//! in PostgreSQL (tower-sessions), log-in rate limits and data ownership.
+
+use super::{check_password_length, parse_display_name, safe_next, CurrentUser, Email, FormErrors};
+use crate::errors::{internal, unauthorized};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::{Algorithm, Argon2, Params, Version};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::LazyLock;
+use tower_sessions::Session;
+
+const SESSION_USER: &str = "user";
+/// Failed log-ins allowed per account, and per client address, in the window below.
+const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+const FAILURE_WINDOW_MINUTES: i64 = 15;
+const WRONG_CREDENTIALS: &str = "That e-mail address and password do not match an account.";
+
+/// What the session cookie stands for. `epoch` is the user's session epoch when they
+/// logged in: "log out of all devices" raises it, which ends every older session.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct SessionUser {
+    id: i64,
+    epoch: i32,
+}
+
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("common-passwords.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .collect()
+});
+
+/// OWASP's argon2id parameters (19 MiB, 2 iterations, 1 lane).
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A hash to check against when the account does not exist, so that an unknown e-mail
+/// takes as long as a wrong password.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    argon2()
+        .hash_password(b"no such account, ever", &SaltString::generate(&mut OsRng))
+        .map(|hash| hash.to_string())
+        .unwrap_or_default()
+});
+
+pub async fn hash_password(password: String) -> Result<String, ServerFnError> {
+    tokio::task::spawn_blocking(move || {
+        argon2()
+            .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+            .map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)
+}
+
+/// Checks a password against a stored hash (or the dummy one), on a blocking thread.
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
+        let matches = PasswordHash::new(&hash)
+            .map(|parsed| {
+                argon2()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        known && matches
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// The password rules beyond length: not a common password, not the e-mail address.
+pub fn password_policy(password: &str, email: Option<&Email>) -> Result<(), String> {
+    check_password_length(password)?;
+    let lower = password.to_lowercase();
+    if COMMON_PASSWORDS.contains(lower.as_str()) {
+        return Err("That password is one of the most common ones; choose another.".into());
+    }
+    if email.is_some_and(|email| email.as_str() == lower) {
+        return Err("Do not use your e-mail address as your password.".into());
+    }
+    Ok(())
+}
+
+pub fn pool() -> Result<PgPool, ServerFnError> {
+    use_context::<PgPool>().ok_or_else(|| internal("the database pool is missing"))
+}
+
+async fn session() -> Result<Session, ServerFnError> {
+    leptos_axum::extract::<Session>().await.map_err(internal)
+}
+
+/// The client's address, as text for an `inet` column.
+async fn client_ip() -> Option<String> {
+    leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|info| info.0.ip().to_string())
+}
+
+fn valid_time_zone(zone: &str) -> bool {
+    zone.parse::<chrono_tz::Tz>().is_ok()
+}
+
+/// The member a session belongs to, if it is still valid.
+pub async fn user_for_session(
+    pool: &PgPool,
+    session: &Session,
+) -> Result<Option<CurrentUser>, ServerFnError> {
+    let Some(stored) = session
+        .get::<SessionUser>(SESSION_USER)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(None);
+    };
+    let row: Option<(i64, String, String, String, bool, i32)> = sqlx::query_as(
+        "SELECT id, email, display_name, time_zone, is_admin, session_epoch FROM users WHERE id = $1",
+    )
+    .bind(stored.id)
+    .fetch_optional(pool)
+    .await
+    .map_err(internal)?;
+    match row {
+        Some((id, email, display_name, time_zone, is_admin, epoch)) if epoch == stored.epoch => {
+            Ok(Some(CurrentUser {
+                id,
+                email,
+                display_name,
+                time_zone,
+                is_admin,
+            }))
+        }
+        _ => {
+            // Deleted account, or logged out everywhere since: end this session too.
+            session.flush().await.map_err(internal)?;
+            Ok(None)
+        }
+    }
+}
+
+pub async fn current_user() -> Result<Option<CurrentUser>, ServerFnError> {
+    user_for_session(&pool()?, &session().await?).await
+}
+
+/// The logged-in member, or a 401.
+pub async fn require_user() -> Result<CurrentUser, ServerFnError> {
+    current_user().await?.ok_or_else(unauthorized)
+}
+
+/// Starts a logged-in session under a new id (no session fixation).
+async fn start_session(session: &Session, id: i64, epoch: i32) -> Result<(), ServerFnError> {
+    session.cycle_id().await.map_err(internal)?;
+    session
+        .insert(SESSION_USER, SessionUser { id, epoch })
+        .await
+        .map_err(internal)
+}
+
+pub async fn signup(
+    email: String,
+    display_name: String,
+    password: String,
+    time_zone: Option<String>,
+    next: Option<String>,
+) -> Result<FormErrors, ServerFnError> {
+    let mut errors = FormErrors::default();
+    let email = Email::parse(&email);
+    if let Err(message) = &email {
+        errors.fields.push(("email".into(), message.clone()));
+    }
+    let name = parse_display_name(&display_name);
+    errors.add(
+        "display_name",
+        name.as_ref().map(|_| ()).map_err(Clone::clone),
+    );
+    errors.add("password", password_policy(&password, email.as_ref().ok()));
+    let (Ok(email), Ok(name), true) = (email, name, errors.is_empty()) else {
+        return Ok(errors);
+    };
+    let time_zone = time_zone
+        .filter(|zone| valid_time_zone(zone))
+        .unwrap_or_else(|| "UTC".into());
+    let hash = hash_password(password).await?;
+
+    let pool = pool()?;
+    let mut tx = pool.begin().await.map_err(internal)?;
+    // The first real account administers the instance; two sign-ups at once take turns.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('cohort.first-admin'))")
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
+    let created: Option<(i64, i32)> = sqlx::query_as(
+        "INSERT INTO users (email, display_name, time_zone, password_hash, is_admin)
+         VALUES ($1, $2, $3, $4, NOT EXISTS (SELECT 1 FROM users WHERE NOT is_demo))
+         ON CONFLICT (email) DO NOTHING
+         RETURNING id, session_epoch",
+    )
+    .bind(email.as_str())
+    .bind(&name)
+    .bind(&time_zone)
+    .bind(&hash)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(internal)?;
+    let Some((id, epoch)) = created else {
+        errors.fields.push((
+            "email".into(),
+            "An account with this e-mail address exists already. Log in instead.".into(),
+        ));
+        return Ok(errors);
+    };
+    tx.commit().await.map_err(internal)?;
+    tracing::info!(user_id = id, "account created");
+    start_session(&session().await?, id, epoch).await?;
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(FormErrors::default())
+}
+
+pub async fn login(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<FormErrors, ServerFnError> {
+    let pool = pool()?;
+    let email = email.trim().to_lowercase();
+    let ip = client_ip().await;
+    let (by_account, by_address): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE email = $1), count(*) FILTER (WHERE client_ip = $2::inet)
+           FROM login_attempts
+          WHERE NOT succeeded AND attempted_at > now() - make_interval(mins => $3::int)",
+    )
+    .bind(&email)
+    .bind(&ip)
+    .bind(FAILURE_WINDOW_MINUTES as i32)
+    .fetch_one(&pool)
+    .await
+    .map_err(internal)?;
+    if by_account >= MAX_FAILURES_PER_ACCOUNT || by_address >= MAX_FAILURES_PER_ADDRESS {
+        tracing::warn!(?ip, "log-in refused: too many failures");
+        return Ok(FormErrors::form(format!(
+            "Too many failed log-in attempts. Wait {FAILURE_WINDOW_MINUTES} minutes, then try again."
+        )));
+    }
+
+    let account: Option<(i64, Option<String>, i32)> =
+        sqlx::query_as("SELECT id, password_hash, session_epoch FROM users WHERE email = $1")
+            .bind(&email)
+            .fetch_optional(&pool)
+            .await
+            .map_err(internal)?;
+    let hash = account.as_ref().and_then(|(_, hash, _)| hash.clone());
+    let matches = verify_password(password, hash).await;
+    sqlx::query(
+        "INSERT INTO login_attempts (email, client_ip, succeeded) VALUES ($1, $2::inet, $3)",
+    )
+    .bind(&email)
+    .bind(&ip)
+    .bind(matches)
+    .execute(&pool)
+    .await
+    .map_err(internal)?;
+    let (Some((id, _, epoch)), true) = (account, matches) else {
+        return Ok(FormErrors::form(WRONG_CREDENTIALS));
+    };
+    sqlx::query("DELETE FROM login_attempts WHERE email = $1 AND NOT succeeded")
+        .bind(&email)
+        .execute(&pool)
+        .await
+        .map_err(internal)?;
+    start_session(&session().await?, id, epoch).await?;
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(FormErrors::default())
+}
+
+pub async fn logout() -> Result<(), ServerFnError> {
+    session().await?.flush().await.map_err(internal)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+pub async fn logout_everywhere() -> Result<(), ServerFnError> {
+    let user = require_user().await?;
+    sqlx::query("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1")
+        .bind(user.id)
+        .execute(&pool()?)
+        .await
+        .map_err(internal)?;
+    session().await?.flush().await.map_err(internal)?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+pub async fn update_profile(
+    display_name: String,
+    time_zone: String,
+) -> Result<FormErrors, ServerFnError> {
+    let user = require_user().await?;
+    let mut errors = FormErrors::default();
+    let name = parse_display_name(&display_name);
+    errors.add(
+        "display_name",
+        name.as_ref().map(|_| ()).map_err(Clone::clone),
+    );
+    let time_zone = time_zone.trim().to_string();
+    if !valid_time_zone(&time_zone) {
+        errors.fields.push((
+            "time_zone".into(),
+            "Choose a time zone from the list, like Europe/Berlin.".into(),
+        ));
+    }
+    let (Ok(name), true) = (name, errors.is_empty()) else {
+        return Ok(errors);
+    };
+    sqlx::query("UPDATE users SET display_name = $2, time_zone = $3 WHERE id = $1")
+        .bind(user.id)
+        .bind(name)
+        .bind(time_zone)
+        .execute(&pool()?)
+        .await
+        .map_err(internal)?;
+    Ok(FormErrors::default())
+}
+
+async fn stored_hash(pool: &PgPool, user_id: i64) -> Result<Option<String>, ServerFnError> {
+    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await
+        .map_err(internal)
+}
+
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<FormErrors, ServerFnError> {
+    let user = require_user().await?;
+    let pool = pool()?;
+    if !verify_password(current_password, stored_hash(&pool, user.id).await?).await {
+        let mut errors = FormErrors::default();
+        errors.fields.push((
+            "current_password".into(),
+            "That is not your current password.".into(),
+        ));
+        return Ok(errors);
+    }
+    let email = Email::parse(&user.email).ok();
+    if let Err(message) = password_policy(&new_password, email.as_ref()) {
+        let mut errors = FormErrors::default();
+        errors.fields.push(("new_password".into(), message));
+        return Ok(errors);
+    }
+    let hash = hash_password(new_password).await?;
+    // A new password ends every other session; this one continues under a new id.
+    let epoch: i32 = sqlx::query_scalar(
+        "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
+    )
+    .bind(user.id)
+    .bind(hash)
+    .fetch_one(&pool)
+    .await
+    .map_err(internal)?;
+    start_session(&session().await?, user.id, epoch).await?;
+    Ok(FormErrors::default())
+}
+
+pub async fn delete_account(password: String) -> Result<FormErrors, ServerFnError> {
+    let user = require_user().await?;
+    let pool = pool()?;
+    if !verify_password(password, stored_hash(&pool, user.id).await?).await {
+        let mut errors = FormErrors::default();
+        errors
+            .fields
+            .push(("password".into(), "That is not your password.".into()));
+        return Ok(errors);
+    }
+    erase_user(&pool, user.id).await.map_err(internal)?;
+    session().await?.flush().await.map_err(internal)?;
+    tracing::info!(user_id = user.id, "account deleted");
+    leptos_axum::redirect("/");
+    Ok(FormErrors::default())
+}
+
+/// Erases a member and everything personal to them (memberships go with the row).
+pub async fn erase_user(pool: &PgPool, user_id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let email: Option<String> =
+        sqlx::query_scalar("DELETE FROM users WHERE id = $1 RETURNING email")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(email) = email {
+        sqlx::query("DELETE FROM login_attempts WHERE email = $1")
+            .bind(email)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+/// Everything Cohort holds about a member, as one JSON document.
+pub async fn export_user(pool: &PgPool, user_id: i64) -> Result<serde_json::Value, sqlx::Error> {
+    let profile: serde_json::Value = sqlx::query_scalar(
+        "SELECT json_build_object(
+                  'email', email, 'display_name', display_name, 'time_zone', time_zone,
+                  'is_admin', is_admin, 'created_at', created_at)
+           FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
+    let memberships: serde_json::Value = sqlx::query_scalar(
+        "SELECT coalesce(json_agg(json_build_object(
+                  'group', g.name, 'slug', g.slug, 'role', m.role, 'joined_at', m.joined_at)
+                  ORDER BY m.joined_at), '[]'::json)
+           FROM memberships m JOIN groups g ON g.id = m.group_id WHERE m.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(serde_json::json!({
+        "format": "cohort-export-1",
+        "exported_at": chrono::Utc::now(),
+        "profile": profile,
+        "memberships": memberships,
+    }))
+}
+
+/// A random password of 16 characters from an alphabet without look-alikes (~80 bits).
+pub fn random_password() -> String {
+    use argon2::password_hash::rand_core::RngCore;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_passwords_are_refused() {
+        assert!(password_policy("qwertyuiop", None).is_err());
+        assert!(password_policy("1234567890", None).is_err());
+        assert!(password_policy("correct horse battery", None).is_ok());
+        let email = Email::parse("someone@example.org").unwrap();
+        assert!(password_policy("someone@example.org", Some(&email)).is_err());
+    }
+
+    #[test]
+    fn hashes_verify_only_their_password() {
+        let hash = argon2()
+            .hash_password(b"a fine password", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let parsed = PasswordHash::new(&hash).unwrap();
+        assert!(argon2()
+            .verify_password(b"a fine password", &parsed)
+            .is_ok());
+        assert!(argon2().verify_password(b"another one", &parsed).is_err());
+    }
+}

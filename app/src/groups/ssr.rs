@@ -1,0 +1,222 @@
+//! Group queries and membership changes, each checked by the policy.
+
+use super::{GroupCard, GroupDetail, MemberRow};
+use crate::accounts::ssr::{current_user, pool, require_user};
+use crate::accounts::CurrentUser;
+use crate::errors::{forbidden, internal, not_found};
+use crate::policy::{allows, Action, Actor, Role};
+use leptos::prelude::*;
+use sqlx::PgPool;
+
+struct Group {
+    id: i64,
+    slug: String,
+    name: String,
+    city: String,
+    time_zone: String,
+    description: String,
+}
+
+async fn find_group(pool: &PgPool, slug: &str) -> Result<Group, ServerFnError> {
+    let row: Option<(i64, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT id, slug, name, city, time_zone, description FROM groups WHERE slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(pool)
+    .await
+    .map_err(internal)?;
+    let (id, slug, name, city, time_zone, description) = row.ok_or_else(|| not_found("group"))?;
+    Ok(Group {
+        id,
+        slug,
+        name,
+        city,
+        time_zone,
+        description,
+    })
+}
+
+pub async fn role_in(
+    pool: &PgPool,
+    group_id: i64,
+    user: Option<&CurrentUser>,
+) -> Result<Option<Role>, ServerFnError> {
+    let Some(user) = user else { return Ok(None) };
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT role::text FROM memberships WHERE group_id = $1 AND user_id = $2",
+    )
+    .bind(group_id)
+    .bind(user.id)
+    .fetch_optional(pool)
+    .await
+    .map_err(internal)?;
+    Ok(role.as_deref().and_then(Role::parse))
+}
+
+pub async fn list_groups() -> Result<Vec<GroupCard>, ServerFnError> {
+    let pool = pool()?;
+    let user = current_user().await?;
+    let rows: Vec<(String, String, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT g.slug, g.name, g.city,
+                (SELECT count(*) FROM memberships m WHERE m.group_id = g.id),
+                (SELECT role::text FROM memberships m WHERE m.group_id = g.id AND m.user_id = $1)
+           FROM groups g ORDER BY g.name",
+    )
+    .bind(user.as_ref().map(|user| user.id))
+    .fetch_all(&pool)
+    .await
+    .map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|(slug, name, city, member_count, role)| GroupCard {
+            slug,
+            name,
+            city,
+            member_count,
+            my_role: role.as_deref().and_then(Role::parse),
+        })
+        .collect())
+}
+
+pub async fn group_detail(slug: String) -> Result<GroupDetail, ServerFnError> {
+    let pool = pool()?;
+    let user = current_user().await?;
+    let group = find_group(&pool, &slug).await?;
+    let role = role_in(&pool, group.id, user.as_ref()).await?;
+    let actor = Actor {
+        user: user.as_ref(),
+        role,
+    };
+    let member_count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM memberships WHERE group_id = $1")
+            .bind(group.id)
+            .fetch_one(&pool)
+            .await
+            .map_err(internal)?;
+    let members = if allows(actor, Action::ViewMembers) {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT u.id, u.display_name, m.role::text FROM memberships m JOIN users u ON u.id = m.user_id
+              WHERE m.group_id = $1 ORDER BY m.role DESC, u.display_name",
+        )
+        .bind(group.id)
+        .fetch_all(&pool)
+        .await
+        .map_err(internal)?;
+        Some(
+            rows.into_iter()
+                .map(|(user_id, display_name, role)| MemberRow {
+                    user_id,
+                    display_name,
+                    role: Role::parse(&role).unwrap_or(Role::Member),
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(GroupDetail {
+        slug: group.slug,
+        name: group.name,
+        city: group.city,
+        time_zone: group.time_zone,
+        description: group.description,
+        member_count,
+        logged_in: user.is_some(),
+        my_role: role,
+        can_join: allows(actor, Action::JoinGroup),
+        can_leave: allows(actor, Action::LeaveGroup),
+        can_promote: allows(actor, Action::PromoteMember),
+        members,
+    })
+}
+
+pub async fn join_group(slug: String) -> Result<(), ServerFnError> {
+    let user = require_user().await?;
+    let pool = pool()?;
+    let group = find_group(&pool, &slug).await?;
+    let role = role_in(&pool, group.id, Some(&user)).await?;
+    if !allows(
+        Actor {
+            user: Some(&user),
+            role,
+        },
+        Action::JoinGroup,
+    ) {
+        return Err(forbidden());
+    }
+    sqlx::query(
+        "INSERT INTO memberships (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(group.id)
+    .bind(user.id)
+    .execute(&pool)
+    .await
+    .map_err(internal)?;
+    Ok(())
+}
+
+pub async fn leave_group(slug: String) -> Result<(), ServerFnError> {
+    let user = require_user().await?;
+    let pool = pool()?;
+    let group = find_group(&pool, &slug).await?;
+    let role = role_in(&pool, group.id, Some(&user)).await?;
+    if !allows(
+        Actor {
+            user: Some(&user),
+            role,
+        },
+        Action::LeaveGroup,
+    ) {
+        return Err(forbidden());
+    }
+    let mut tx = pool.begin().await.map_err(internal)?;
+    // Lock the group's organizers so that two leaving at once cannot both pass the check.
+    let organizers: Vec<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM memberships WHERE group_id = $1 AND role = 'organizer' FOR UPDATE",
+    )
+    .bind(group.id)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(internal)?;
+    if organizers == [user.id] {
+        return Err(ServerFnError::new(
+            "You are this group's only organizer: make another member an organizer before you leave.",
+        ));
+    }
+    sqlx::query("DELETE FROM memberships WHERE group_id = $1 AND user_id = $2")
+        .bind(group.id)
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(())
+}
+
+pub async fn promote_member(slug: String, user_id: i64) -> Result<(), ServerFnError> {
+    let user = require_user().await?;
+    let pool = pool()?;
+    let group = find_group(&pool, &slug).await?;
+    let role = role_in(&pool, group.id, Some(&user)).await?;
+    if !allows(
+        Actor {
+            user: Some(&user),
+            role,
+        },
+        Action::PromoteMember,
+    ) {
+        return Err(forbidden());
+    }
+    let updated = sqlx::query(
+        "UPDATE memberships SET role = 'organizer' WHERE group_id = $1 AND user_id = $2",
+    )
+    .bind(group.id)
+    .bind(user_id)
+    .execute(&pool)
+    .await
+    .map_err(internal)?;
+    if updated.rows_affected() == 0 {
+        return Err(not_found("member of this group"));
+    }
+    Ok(())
+}

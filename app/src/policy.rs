@@ -1,0 +1,122 @@
+//! Who may do what: the one place that decides. Every server function and route asks
+//! `allows` before acting; the authorization matrix test walks every cell.
+
+use crate::accounts::CurrentUser;
+use serde::{Deserialize, Serialize};
+
+/// A member's role in one group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Member,
+    Organizer,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "member" => Some(Role::Member),
+            "organizer" => Some(Role::Organizer),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Organizer => "organizer",
+        }
+    }
+}
+
+/// Who is asking: the logged-in member (if any) and their role in the group concerned.
+#[derive(Clone, Copy, Debug)]
+pub struct Actor<'a> {
+    pub user: Option<&'a CurrentUser>,
+    pub role: Option<Role>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// See a group's public page and its meetups.
+    ViewGroup,
+    JoinGroup,
+    LeaveGroup,
+    /// See who belongs to a group.
+    ViewMembers,
+    /// Make a member an organizer.
+    PromoteMember,
+    /// Read and change one's own account, export and delete it.
+    ManageOwnAccount,
+}
+
+pub fn allows(actor: Actor<'_>, action: Action) -> bool {
+    let logged_in = actor.user.is_some();
+    let admin = actor.user.is_some_and(|user| user.is_admin);
+    match action {
+        Action::ViewGroup => true,
+        Action::JoinGroup => logged_in && actor.role.is_none(),
+        Action::LeaveGroup => logged_in && actor.role.is_some(),
+        Action::ViewMembers => actor.role.is_some() || admin,
+        Action::PromoteMember => actor.role == Some(Role::Organizer) || admin,
+        Action::ManageOwnAccount => logged_in,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(is_admin: bool) -> CurrentUser {
+        CurrentUser {
+            id: 1,
+            email: "a@b.org".into(),
+            display_name: "A".into(),
+            time_zone: "UTC".into(),
+            is_admin,
+        }
+    }
+
+    #[test]
+    fn only_organizers_and_admins_promote() {
+        let (member, admin) = (user(false), user(true));
+        let ask = |user, role| allows(Actor { user, role }, Action::PromoteMember);
+        assert!(!ask(None, None));
+        assert!(!ask(Some(&member), None));
+        assert!(!ask(Some(&member), Some(Role::Member)));
+        assert!(ask(Some(&member), Some(Role::Organizer)));
+        assert!(ask(Some(&admin), None));
+    }
+
+    #[test]
+    fn anyone_sees_a_group_but_only_members_see_who_is_in_it() {
+        let member = user(false);
+        assert!(allows(
+            Actor {
+                user: None,
+                role: None
+            },
+            Action::ViewGroup
+        ));
+        assert!(!allows(
+            Actor {
+                user: None,
+                role: None
+            },
+            Action::ViewMembers
+        ));
+        assert!(!allows(
+            Actor {
+                user: Some(&member),
+                role: None
+            },
+            Action::ViewMembers
+        ));
+        assert!(allows(
+            Actor {
+                user: Some(&member),
+                role: Some(Role::Member)
+            },
+            Action::ViewMembers
+        ));
+    }
+}

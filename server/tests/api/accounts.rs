@@ -1,0 +1,544 @@
+//! Accounts and sessions, over HTTP as a browser would use them.
+
+use crate::helpers::{TestApp, PASSWORD};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+async fn json(response: reqwest::Response) -> Value {
+    response.json().await.unwrap()
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|cookie| cookie.starts_with("cohort_session="))
+        .map(str::to_string)
+}
+
+#[tokio::test]
+async fn signing_up_logs_in_and_the_first_real_account_is_admin() {
+    let app = TestApp::spawn().await;
+    cohort::seed::seed_demo(&app.pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    let first = app.member("First@Example.org", "First").await;
+    let second = app.member("second@example.org", "Second").await;
+    assert_eq!(
+        app.whoami(&first).await.as_deref(),
+        Some("first@example.org")
+    );
+    let admins: Vec<String> = sqlx::query_scalar("SELECT email FROM users WHERE is_admin")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        admins,
+        ["first@example.org"],
+        "demo accounts do not count as the first"
+    );
+    assert_eq!(
+        app.whoami(&second).await.as_deref(),
+        Some("second@example.org")
+    );
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_and_same_site_lax() {
+    let app = TestApp::spawn().await;
+    let client = TestApp::new_client();
+    let response = app
+        .call(
+            &client,
+            "signup",
+            &[
+                ("email", "a@example.org"),
+                ("display_name", "A"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let cookie = session_cookie(&response).expect("a session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "not Secure on plain http unless configured: {cookie}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_sign_up_form_says_what_is_wrong_with_each_field() {
+    let app = TestApp::spawn().await;
+    let client = TestApp::new_client();
+    let body = json(
+        app.call(
+            &client,
+            "signup",
+            &[
+                ("email", "nope"),
+                ("display_name", " "),
+                ("password", "short"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[0].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "display_name", "password"], "{body}");
+
+    let body = json(
+        app.call(
+            &client,
+            "signup",
+            &[
+                ("email", "c@example.org"),
+                ("display_name", "C"),
+                ("password", "qwertyuiop"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        body["fields"][0][1]
+            .as_str()
+            .unwrap()
+            .contains("most common"),
+        "{body}"
+    );
+    assert_eq!(app.whoami(&client).await, None);
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+}
+
+#[tokio::test]
+async fn an_email_is_one_account_whatever_its_case() {
+    let app = TestApp::spawn().await;
+    app.member("case@example.org", "One").await;
+    let client = TestApp::new_client();
+    let body = json(
+        app.call(
+            &client,
+            "signup",
+            &[
+                ("email", "CASE@example.ORG"),
+                ("display_name", "Two"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["fields"][0][0], "email", "{body}");
+    // And logging in works whatever the case typed.
+    let body = json(
+        app.call(
+            &client,
+            "login",
+            &[("email", " Case@Example.org "), ("password", PASSWORD)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["form"], Value::Null, "{body}");
+    assert_eq!(
+        app.whoami(&client).await.as_deref(),
+        Some("case@example.org")
+    );
+}
+
+#[tokio::test]
+async fn logging_in_gives_a_new_session_id_and_the_old_one_stops_working() {
+    let app = TestApp::spawn().await;
+    app.member("rotate@example.org", "R").await;
+    let client = TestApp::new_client();
+    let first = app
+        .call(
+            &client,
+            "login",
+            &[("email", "rotate@example.org"), ("password", PASSWORD)],
+        )
+        .await;
+    let first_cookie = session_cookie(&first).expect("a cookie at log-in");
+    let second = app
+        .call(
+            &client,
+            "login",
+            &[("email", "rotate@example.org"), ("password", PASSWORD)],
+        )
+        .await;
+    let second_cookie = session_cookie(&second).expect("a new cookie at the second log-in");
+    assert_ne!(first_cookie, second_cookie);
+
+    let stale = TestApp::new_client();
+    let id = first_cookie.split(';').next().unwrap();
+    let body: Value = stale
+        .post(format!("{}/api/get_current_user", app.address))
+        .header("Cookie", id)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, Value::Null, "the pre-login session id must be dead");
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session() {
+    let app = TestApp::spawn().await;
+    let client = app.member("out@example.org", "O").await;
+    let cookie = {
+        let response = app
+            .call(
+                &client,
+                "login",
+                &[("email", "out@example.org"), ("password", PASSWORD)],
+            )
+            .await;
+        session_cookie(&response)
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(app.call(&client, "logout", &[]).await.status(), 200);
+    assert_eq!(app.whoami(&client).await, None);
+    // Replaying the old cookie does not bring the session back.
+    let replay: Value = TestApp::new_client()
+        .post(format!("{}/api/get_current_user", app.address))
+        .header("Cookie", cookie)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(replay, Value::Null);
+}
+
+#[tokio::test]
+async fn logging_out_of_all_devices_ends_every_session() {
+    let app = TestApp::spawn().await;
+    let phone = app.member("many@example.org", "M").await;
+    let laptop = TestApp::new_client();
+    app.call(
+        &laptop,
+        "login",
+        &[("email", "many@example.org"), ("password", PASSWORD)],
+    )
+    .await;
+    assert!(app.whoami(&laptop).await.is_some());
+    assert_eq!(
+        app.call(&phone, "logout_everywhere", &[]).await.status(),
+        200
+    );
+    assert_eq!(app.whoami(&phone).await, None);
+    assert_eq!(app.whoami(&laptop).await, None);
+}
+
+#[tokio::test]
+async fn repeated_failed_log_ins_are_refused_for_a_while() {
+    let app = TestApp::spawn().await;
+    app.member("target@example.org", "T").await;
+    let attacker = TestApp::new_client();
+    for _ in 0..5 {
+        let body = json(
+            app.call(
+                &attacker,
+                "login",
+                &[
+                    ("email", "target@example.org"),
+                    ("password", "wrong password!"),
+                ],
+            )
+            .await,
+        )
+        .await;
+        assert!(
+            body["form"].as_str().unwrap().contains("do not match"),
+            "{body}"
+        );
+    }
+    // Even the right password is refused now, with a clear message.
+    let body = json(
+        app.call(
+            &attacker,
+            "login",
+            &[("email", "target@example.org"), ("password", PASSWORD)],
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        body["form"]
+            .as_str()
+            .unwrap()
+            .contains("Too many failed log-in attempts"),
+        "{body}"
+    );
+    assert_eq!(app.whoami(&attacker).await, None);
+}
+
+#[tokio::test]
+async fn an_unknown_email_and_a_wrong_password_look_the_same() {
+    let app = TestApp::spawn().await;
+    app.member("known@example.org", "K").await;
+    let client = TestApp::new_client();
+    let mut timings = [Vec::new(), Vec::new()];
+    let mut bodies = [String::new(), String::new()];
+    for round in 0..3 {
+        for (i, email) in [
+            "known@example.org",
+            format!("nobody{round}@example.org").as_str(),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let started = Instant::now();
+            let response = app
+                .call(
+                    &client,
+                    "login",
+                    &[("email", email), ("password", "not the password")],
+                )
+                .await;
+            let status = response.status();
+            bodies[i] = format!("{status} {}", response.text().await.unwrap());
+            timings[i].push(started.elapsed());
+        }
+    }
+    assert_eq!(bodies[0], bodies[1], "same words");
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[1]
+    };
+    let (known, unknown) = (median(&mut timings[0]), median(&mut timings[1]));
+    // Both verify an argon2 hash; without the dummy hash the unknown one would be ~100x faster.
+    assert!(
+        unknown * 3 > known && known * 3 > unknown,
+        "known {known:?} vs unknown {unknown:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_from_a_foreign_origin_is_refused() {
+    let app = TestApp::spawn().await;
+    let client = app.member("csrf@example.org", "C").await;
+    let forged = client
+        .post(format!("{}/api/logout_everywhere", app.address))
+        .header("Origin", "https://evil.example")
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let cross_site = client
+        .post(format!("{}/api/logout", app.address))
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    assert!(
+        app.whoami(&client).await.is_some(),
+        "the forged requests changed nothing"
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one() {
+    let app = TestApp::spawn().await;
+    let client = app.member("pw@example.org", "P").await;
+    let body = json(
+        app.call(
+            &client,
+            "change_password",
+            &[
+                ("current_password", "wrong one!!"),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["fields"][0][0], "current_password", "{body}");
+    let body = json(
+        app.call(
+            &client,
+            "change_password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["fields"], serde_json::json!([]), "{body}");
+    assert!(
+        app.whoami(&client).await.is_some(),
+        "this session continues"
+    );
+    let other = TestApp::new_client();
+    let body = json(
+        app.call(
+            &other,
+            "login",
+            &[
+                ("email", "pw@example.org"),
+                ("password", "a brand new passphrase"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["form"], Value::Null, "{body}");
+}
+
+#[tokio::test]
+async fn the_profile_keeps_a_valid_time_zone_only() {
+    let app = TestApp::spawn().await;
+    let client = app.member("tz@example.org", "T").await;
+    let body = json(
+        app.call(
+            &client,
+            "update_profile",
+            &[("display_name", "Tee"), ("time_zone", "Mars/Base")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["fields"][0][0], "time_zone");
+    let body = json(
+        app.call(
+            &client,
+            "update_profile",
+            &[("display_name", "Tee"), ("time_zone", "Europe/Berlin")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["fields"], serde_json::json!([]));
+    let user = json(app.call(&client, "get_current_user", &[]).await).await;
+    assert_eq!(
+        (user["display_name"].as_str(), user["time_zone"].as_str()),
+        (Some("Tee"), Some("Europe/Berlin"))
+    );
+}
+
+#[tokio::test]
+async fn members_download_their_data_and_anonymous_visitors_are_sent_to_log_in() {
+    let app = TestApp::spawn().await;
+    cohort::seed::seed_demo(&app.pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    let anonymous = TestApp::new_client();
+    let response = anonymous
+        .get(format!("{}/me/export", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/login?next=%2Fme%2Fexport");
+
+    let client = app.member("export@example.org", "Ex").await;
+    app.call(&client, "join_group", &[("slug", "qs-north-bay")])
+        .await;
+    let response = client
+        .get(format!("{}/me/export", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    let export: Value = response.json().await.unwrap();
+    assert_eq!(export["profile"]["email"], "export@example.org");
+    assert_eq!(export["memberships"][0]["slug"], "qs-north-bay");
+    let text = export.to_string();
+    assert!(!text.contains("argon2"), "no password hash in the export");
+}
+
+#[tokio::test]
+async fn deleting_an_account_erases_it_everywhere() {
+    let app = TestApp::spawn().await;
+    cohort::seed::seed_demo(&app.pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    let client = app.member("gone@example.org", "G").await;
+    app.call(&client, "join_group", &[("slug", "qs-north-bay")])
+        .await;
+    let body = json(
+        app.call(
+            &client,
+            "delete_account",
+            &[("password", "not my password")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["fields"][0][0], "password");
+    let body = json(
+        app.call(&client, "delete_account", &[("password", PASSWORD)])
+            .await,
+    )
+    .await;
+    assert_eq!(body["fields"], serde_json::json!([]));
+    assert_eq!(app.whoami(&client).await, None);
+    let (users, memberships): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM users WHERE email = 'gone@example.org'),
+                (SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'gone@example.org')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((users, memberships), (0, 0));
+}
+
+#[tokio::test]
+async fn demo_members_log_in_with_the_password_the_seed_printed() {
+    let app = TestApp::spawn().await;
+    let report = cohort::seed::seed_demo(&app.pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    let password = report.demo_password.clone().expect("a generated password");
+    assert_eq!(password.len(), 16);
+    assert!(report.login_hint().unwrap().contains(&password));
+    let client = TestApp::new_client();
+    let body = json(
+        app.call(
+            &client,
+            "login",
+            &[
+                ("email", "morgan.reyes@demo.cohort.invalid"),
+                ("password", &password),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["form"], Value::Null, "{body}");
+    // Another instance gets another password.
+    let other = TestApp::spawn().await;
+    let other_report = cohort::seed::seed_demo(&other.pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_ne!(other_report.demo_password, Some(password));
+}

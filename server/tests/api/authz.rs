@@ -1,0 +1,296 @@
+//! The authorization matrix: every route and server function, asked by each kind of
+//! visitor, is either allowed or refused exactly as the policy says. New routes and
+//! server functions join the table below.
+
+use crate::helpers::{TestApp, PASSWORD};
+use chrono::Utc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Persona {
+    Anonymous,
+    Member,
+    AnotherMember,
+    OtherOrganizer,
+    Organizer,
+    Admin,
+}
+use Persona::*;
+const PERSONAS: [Persona; 6] = [
+    Anonymous,
+    Member,
+    AnotherMember,
+    OtherOrganizer,
+    Organizer,
+    Admin,
+];
+
+/// `true`: allowed; `false`: refused.
+type Row = (&'static str, Request, [bool; 6]);
+
+#[derive(Clone, Copy, Debug)]
+enum Request {
+    Page(&'static str),
+    Function(&'static str, &'static [(&'static str, &'static str)]),
+    /// A server function whose parameters need the world (the member to promote).
+    Promote,
+    /// Allowed means the group page lists the members.
+    SeesMembers,
+}
+
+const DEMO: &[(&str, &str)] = &[("slug", "qs-north-bay")];
+
+const MATRIX: &[Row] = &[
+    //                                                         anon   member another other-org organizer admin
+    (
+        "home page",
+        Request::Page("/"),
+        [true, true, true, true, true, true],
+    ),
+    (
+        "groups page",
+        Request::Page("/groups"),
+        [true, true, true, true, true, true],
+    ),
+    (
+        "group page",
+        Request::Page("/groups/qs-north-bay"),
+        [true, true, true, true, true, true],
+    ),
+    (
+        "login page",
+        Request::Page("/login"),
+        [true, true, true, true, true, true],
+    ),
+    (
+        "signup page",
+        Request::Page("/signup"),
+        [true, true, true, true, true, true],
+    ),
+    (
+        "health check",
+        Request::Page("/healthz"),
+        [true, true, true, true, true, true],
+    ),
+    (
+        "profile page",
+        Request::Page("/me"),
+        [false, true, true, true, true, true],
+    ),
+    (
+        "data export",
+        Request::Page("/me/export"),
+        [false, true, true, true, true, true],
+    ),
+    (
+        "get_current_user",
+        Request::Function("get_current_user", &[]),
+        [true, true, true, true, true, true],
+    ),
+    (
+        "list_groups",
+        Request::Function("list_groups", &[]),
+        [true, true, true, true, true, true],
+    ),
+    (
+        "get_group",
+        Request::Function("get_group", DEMO),
+        [true, true, true, true, true, true],
+    ),
+    (
+        "group members visible",
+        Request::SeesMembers,
+        [false, true, false, false, true, true],
+    ),
+    (
+        "join_group",
+        Request::Function("join_group", DEMO),
+        [false, false, true, true, false, true],
+    ),
+    (
+        "leave_group",
+        Request::Function("leave_group", DEMO),
+        [false, true, false, false, true, false],
+    ),
+    (
+        "promote_member",
+        Request::Promote,
+        [false, false, false, false, true, true],
+    ),
+    (
+        "update_profile",
+        Request::Function(
+            "update_profile",
+            &[("display_name", "New"), ("time_zone", "UTC")],
+        ),
+        [false, true, true, true, true, true],
+    ),
+    (
+        "change_password",
+        Request::Function(
+            "change_password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "another long passphrase"),
+            ],
+        ),
+        [false, true, true, true, true, true],
+    ),
+    (
+        "logout_everywhere",
+        Request::Function("logout_everywhere", &[]),
+        [false, true, true, true, true, true],
+    ),
+    (
+        "delete_account",
+        Request::Function("delete_account", &[("password", PASSWORD)]),
+        [false, true, true, true, true, true],
+    ),
+    (
+        "logout",
+        Request::Function("logout", &[]),
+        [true, true, true, true, true, true],
+    ),
+    (
+        "login",
+        Request::Function(
+            "login",
+            &[("email", "member@example.org"), ("password", PASSWORD)],
+        ),
+        [true, true, true, true, true, true],
+    ),
+    (
+        "signup",
+        Request::Function(
+            "signup",
+            &[
+                ("email", "new@example.org"),
+                ("display_name", "New"),
+                ("password", PASSWORD),
+            ],
+        ),
+        [true, true, true, true, true, true],
+    ),
+];
+
+struct World {
+    app: TestApp,
+    clients: Vec<reqwest::Client>,
+    promote_target: i64,
+}
+
+/// The demo group (organizer: a demo member and `organizer@`), another group with its own
+/// member and organizer, and an instance admin who belongs to neither.
+async fn world() -> World {
+    let app = TestApp::spawn().await;
+    cohort::seed::seed_demo(&app.pool, Utc::now())
+        .await
+        .unwrap();
+    let admin = app.member("admin@example.org", "Admin").await; // the first account
+    let member = app.member("member@example.org", "Member").await;
+    let another = app.member("another@example.org", "Another").await;
+    let other_organizer = app.member("otherorg@example.org", "Other organizer").await;
+    let organizer = app.member("organizer@example.org", "Organizer").await;
+    sqlx::raw_sql(
+        "INSERT INTO groups (slug, name, city, time_zone) VALUES ('other-group', 'Other Group', 'Elsewhere', 'UTC');
+         INSERT INTO memberships (group_id, user_id, role)
+         SELECT g.id, u.id, r.role::membership_role FROM groups g, users u,
+                (VALUES ('member@example.org', 'qs-north-bay', 'member'),
+                        ('organizer@example.org', 'qs-north-bay', 'organizer'),
+                        ('another@example.org', 'other-group', 'member'),
+                        ('otherorg@example.org', 'other-group', 'organizer')) AS r(email, slug, role)
+          WHERE u.email = r.email AND g.slug = r.slug;",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let promote_target: i64 = sqlx::query_scalar(
+        "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id
+          WHERE u.email = 'priya.natarajan@demo.cohort.invalid'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let clients = vec![
+        TestApp::new_client(),
+        member,
+        another,
+        other_organizer,
+        organizer,
+        admin,
+    ];
+    World {
+        app,
+        clients,
+        promote_target,
+    }
+}
+
+async fn allowed(world: &World, client: &reqwest::Client, request: Request) -> (bool, String) {
+    let app = &world.app;
+    let response = match request {
+        Request::Page(path) => client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap(),
+        Request::Function(name, form) => app.call(client, name, form).await,
+        Request::Promote => {
+            let id = world.promote_target.to_string();
+            app.call(
+                client,
+                "promote_member",
+                &[("slug", "qs-north-bay"), ("user_id", &id)],
+            )
+            .await
+        }
+        Request::SeesMembers => {
+            let body: serde_json::Value = app
+                .call(client, "get_group", DEMO)
+                .await
+                .json()
+                .await
+                .unwrap();
+            return (!body["members"].is_null(), body.to_string());
+        }
+    };
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = response.text().await.unwrap_or_default();
+    let refused = (status.is_redirection() && location.starts_with("/login"))
+        || status == 401
+        || status == 403;
+    assert!(
+        status.is_success() || refused,
+        "{request:?}: neither allowed nor refused: {status} {location} {body}"
+    );
+    let verdict = status.is_success();
+    (verdict, format!("{status} {location} {body}"))
+}
+
+#[tokio::test]
+async fn every_route_and_server_function_allows_exactly_whom_the_policy_allows() {
+    let mut failures = Vec::new();
+    for (name, request, expected) in MATRIX {
+        // A fresh world per row: a row's calls (leaving, deleting) must not change the next.
+        let world = world().await;
+        for (i, persona) in PERSONAS.iter().enumerate() {
+            let (verdict, detail) = allowed(&world, &world.clients[i], *request).await;
+            if verdict != expected[i] {
+                failures.push(format!(
+                    "{name} as {persona:?}: expected {}, got {detail}",
+                    if expected[i] { "allowed" } else { "refused" }
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization matrix mismatches:\n{}",
+        failures.join("\n")
+    );
+}
