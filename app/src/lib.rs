@@ -112,6 +112,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=events::HomePage ssr=SsrMode::Async />
                     <Route path=path!("/signup") view=accounts::SignupPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=accounts::LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/logout") view=accounts::LogoutPage ssr=SsrMode::Async />
                     <Route path=path!("/me") view=accounts::ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("/groups") view=groups::GroupsPage ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug") view=groups::GroupPage ssr=SsrMode::Async />

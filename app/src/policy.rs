@@ -47,6 +47,8 @@ pub enum Action {
     PromoteMember,
     /// Read and change one's own account, export and delete it.
     ManageOwnAccount,
+    /// Open a new group on this instance.
+    CreateGroup,
 }
 
 pub fn allows(actor: Actor<'_>, action: Action) -> bool {
@@ -59,6 +61,7 @@ pub fn allows(actor: Actor<'_>, action: Action) -> bool {
         Action::ViewMembers => actor.role.is_some() || admin,
         Action::PromoteMember => actor.role == Some(Role::Organizer) || admin,
         Action::ManageOwnAccount => logged_in,
+        Action::CreateGroup => admin,
     }
 }
 

@@ -2,6 +2,9 @@ import { test, expect, type Page } from "@playwright/test";
 
 const password = "a long and private passphrase";
 
+// The sign-up form takes the member's time zone from the browser.
+test.use({ timezoneId: "America/Los_Angeles" });
+
 function uniqueEmail(prefix: string) {
   return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.org`;
 }
@@ -28,6 +31,8 @@ test("sign up, join the group, log out and log back in", async ({ page }) => {
   await page.getByRole("button", { name: "Sign up" }).click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByRole("link", { name: "Pat Tracker" })).toBeVisible();
+  await page.getByRole("link", { name: "Pat Tracker" }).click();
+  await expect(page.getByLabel("Time zone")).toHaveValue("America/Los_Angeles");
 
   await page.goto("/groups/qs-north-bay");
   await page.getByRole("button", { name: "Join this group" }).click();

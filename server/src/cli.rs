@@ -56,18 +56,8 @@ async fn seed_demo(db: &Database, reset_password: bool) -> Result<()> {
 }
 
 async fn grant_admin(db: &Database, email: &str) -> Result<()> {
-    let email = app::accounts::Email::parse(email).map_err(|message| anyhow::anyhow!(message))?;
-    let updated = sqlx::query("UPDATE users SET is_admin = true WHERE email = $1 AND NOT is_demo")
-        .bind(email.as_str())
-        .execute(&db.pool)
-        .await?;
-    if updated.rows_affected() == 0 {
-        anyhow::bail!(
-            "no (non-demo) account has the e-mail address {}",
-            email.as_str()
-        );
-    }
-    println!("{} is now an instance admin.", email.as_str());
+    let email = crate::admin::grant(&db.pool, email).await?;
+    println!("{email} is now an instance admin.");
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! around the Leptos app, and the command-line subcommands. `main.rs` only parses the
 //! command line and calls [`cli::run`].
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod db;

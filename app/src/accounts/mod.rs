@@ -7,7 +7,7 @@
 pub mod ssr;
 
 pub mod pages;
-pub use pages::{LoginPage, ProfilePage, SignupPage};
+pub use pages::{LoginPage, LogoutPage, ProfilePage, SignupPage};
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

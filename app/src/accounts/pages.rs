@@ -121,6 +121,22 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
+/// GET /logout asks; logging out itself is a POST (a link must not log anyone out).
+#[component]
+pub fn LogoutPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    view! {
+        <Title text="Log out" />
+        <section class="auth-card">
+            <h1>"Log out"</h1>
+            <p>"Log out of Cohort on this device?"</p>
+            <ActionForm action=auth.logout attr:class="form">
+                <button type="submit">"Log out"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
 /// Renders `view` for a logged-in member; sends anyone else to log in and back.
 #[component]
 pub fn RequireUser<F, V>(view: F) -> impl IntoView

@@ -64,6 +64,34 @@ pub async fn leave_group(slug: String) -> Result<(), ServerFnError> {
     ssr::leave_group(slug).await
 }
 
+/// An instance admin opens a new group and becomes its first organizer.
+#[server(endpoint = "create_group")]
+pub async fn create_group(
+    name: String,
+    slug: String,
+    city: String,
+    time_zone: String,
+) -> Result<crate::accounts::FormErrors, ServerFnError> {
+    ssr::create_group(name, slug, city, time_zone).await
+}
+
+/// A group's address part: lower-case letters, digits and single hyphens.
+pub fn parse_slug(input: &str) -> Result<String, String> {
+    let slug = input.trim().to_lowercase();
+    let valid = (2..=60).contains(&slug.len())
+        && slug.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        });
+    if valid {
+        Ok(slug)
+    } else {
+        Err("Use 2 to 60 lower-case letters, digits and single hyphens, like qs-north-bay.".into())
+    }
+}
+
 #[server(endpoint = "promote_member")]
 pub async fn promote_member(slug: String, user_id: i64) -> Result<(), ServerFnError> {
     ssr::promote_member(slug, user_id).await
@@ -71,10 +99,17 @@ pub async fn promote_member(slug: String, user_id: i64) -> Result<(), ServerFnEr
 
 #[component]
 pub fn GroupsPage() -> impl IntoView {
-    let groups = Resource::new(|| (), |_| list_groups());
+    let create = ServerAction::<CreateGroup>::new();
+    let groups = Resource::new(move || create.version().get(), |_| list_groups());
+    let auth = expect_context::<crate::Auth>();
     view! {
         <Title text="Groups" />
         <h1>"Groups"</h1>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                matches!(auth.user.await, Ok(Some(user)) if user.is_admin).then(|| view! { <NewGroupForm action=create /> })
+            })}
+        </Transition>
         <Suspense fallback=|| view! { <p class="loading">"Loading groups…"</p> }>
             {move || Suspend::new(async move {
                 match groups.await {
@@ -94,6 +129,43 @@ pub fn GroupsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+#[component]
+fn NewGroupForm(action: ServerAction<CreateGroup>) -> impl IntoView {
+    let value = action.value();
+    let errors = Memo::new(move |_| match value.get() {
+        Some(Ok(errors)) => errors,
+        Some(Err(error)) => crate::accounts::FormErrors::form(message(&error)),
+        None => Default::default(),
+    });
+    let field = move |name: &'static str| {
+        move || {
+            errors
+                .get()
+                .field(name)
+                .map(|text| view! { <p class="field-error" role="alert">{text}</p> })
+        }
+    };
+    view! {
+        <details class="new-group">
+            <summary>"Open a new group"</summary>
+            <ActionForm action attr:class="form">
+                <label for="group-name">"Name"</label>
+                <input id="group-name" name="name" required maxlength="120" />
+                {field("name")}
+                <label for="group-slug">"Address: /groups/…"</label>
+                <input id="group-slug" name="slug" required placeholder="qs-east-bay" />
+                {field("slug")}
+                <label for="group-city">"City"</label>
+                <input id="group-city" name="city" placeholder="Oakland, CA" />
+                <label for="group-tz">"Time zone of its meetups"</label>
+                <input id="group-tz" name="time_zone" required placeholder="America/Los_Angeles" />
+                {field("time_zone")}
+                <button type="submit">"Open the group"</button>
+            </ActionForm>
+        </details>
     }
 }
 
@@ -143,7 +215,7 @@ pub fn GroupPage() -> impl IntoView {
                         <p class="group-meta">
                             <span>{group.city.clone()}</span>
                             <span>{group.member_count}" members"</span>
-                            {group.my_role.map(|role| view! { <span class="badge">"You are a "{role.label()}</span> })}
+                            {group.my_role.map(|role| view! { <span class="badge">{match role { Role::Member => "You are a member", Role::Organizer => "You are an organizer" }}</span> })}
                         </p>
                         <p>{group.description.clone()}</p>
                     </header>
@@ -183,7 +255,7 @@ pub fn GroupPage() -> impl IntoView {
                                                     <ActionForm action=promote attr:class="inline">
                                                         <input type="hidden" name="slug" value=slug />
                                                         <input type="hidden" name="user_id" value=member.user_id />
-                                                        <button type="submit" class="small">"Make organizer"</button>
+                                                        <button type="submit" class="small secondary">"Make organizer"</button>
                                                     </ActionForm>
                                                 })}
                                             </li>

@@ -2,7 +2,7 @@
 
 use super::{GroupCard, GroupDetail, MemberRow};
 use crate::accounts::ssr::{current_user, pool, require_user};
-use crate::accounts::CurrentUser;
+use crate::accounts::{CurrentUser, FormErrors};
 use crate::errors::{forbidden, internal, not_found};
 use crate::policy::{allows, Action, Actor, Role};
 use leptos::prelude::*;
@@ -219,4 +219,73 @@ pub async fn promote_member(slug: String, user_id: i64) -> Result<(), ServerFnEr
         return Err(not_found("member of this group"));
     }
     Ok(())
+}
+
+pub async fn create_group(
+    name: String,
+    slug: String,
+    city: String,
+    time_zone: String,
+) -> Result<FormErrors, ServerFnError> {
+    let user = require_user().await?;
+    if !allows(
+        Actor {
+            user: Some(&user),
+            role: None,
+        },
+        Action::CreateGroup,
+    ) {
+        return Err(forbidden());
+    }
+    let mut errors = FormErrors::default();
+    let name = name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 120 {
+        errors.fields.push((
+            "name".into(),
+            "Give the group a name of up to 120 characters.".into(),
+        ));
+    }
+    let slug = super::parse_slug(&slug);
+    if let Err(message) = &slug {
+        errors.fields.push(("slug".into(), message.clone()));
+    }
+    let time_zone = time_zone.trim().to_string();
+    if time_zone.parse::<chrono_tz::Tz>().is_err() {
+        errors.fields.push((
+            "time_zone".into(),
+            "Choose a time zone like America/Los_Angeles.".into(),
+        ));
+    }
+    let (Ok(slug), true) = (slug, errors.is_empty()) else {
+        return Ok(errors);
+    };
+    let pool = pool()?;
+    let mut tx = pool.begin().await.map_err(internal)?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO groups (slug, name, city, time_zone) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (slug) DO NOTHING RETURNING id",
+    )
+    .bind(&slug)
+    .bind(&name)
+    .bind(city.trim())
+    .bind(&time_zone)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(internal)?;
+    let Some(id) = id else {
+        errors.fields.push((
+            "slug".into(),
+            "Another group has this address already.".into(),
+        ));
+        return Ok(errors);
+    };
+    sqlx::query("INSERT INTO memberships (group_id, user_id, role) VALUES ($1, $2, 'organizer')")
+        .bind(id)
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    leptos_axum::redirect(&format!("/groups/{slug}"));
+    Ok(FormErrors::default())
 }

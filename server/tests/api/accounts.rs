@@ -542,3 +542,94 @@ async fn demo_members_log_in_with_the_password_the_seed_printed() {
         .unwrap();
     assert_ne!(other_report.demo_password, Some(password));
 }
+
+#[tokio::test]
+async fn admin_grant_makes_an_account_an_instance_admin() {
+    let app = TestApp::spawn().await;
+    let report = cohort::seed::seed_demo(&app.pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(report.demo_password.is_some());
+    app.member("first@example.org", "First").await;
+    let second = app.member("second@example.org", "Second").await;
+    assert_eq!(
+        cohort::admin::grant(&app.pool, " Second@Example.org")
+            .await
+            .unwrap(),
+        "second@example.org"
+    );
+    let me = json(app.call(&second, "get_current_user", &[]).await).await;
+    assert_eq!(me["is_admin"], true);
+    assert!(cohort::admin::grant(&app.pool, "nobody@example.org")
+        .await
+        .is_err());
+    assert!(
+        cohort::admin::grant(&app.pool, "morgan.reyes@demo.cohort.invalid")
+            .await
+            .is_err(),
+        "demo accounts never administer"
+    );
+}
+
+#[tokio::test]
+async fn an_admin_opens_a_group_and_organizes_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.member("admin@example.org", "Admin").await;
+    let body = json(
+        app.call(
+            &admin,
+            "create_group",
+            &[
+                ("name", "QS East Bay"),
+                ("slug", "Bad Slug!"),
+                ("city", ""),
+                ("time_zone", "Nowhere"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[0].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["slug", "time_zone"], "{body}");
+    let body = json(
+        app.call(
+            &admin,
+            "create_group",
+            &[
+                ("name", "QS East Bay"),
+                ("slug", "qs-east-bay"),
+                ("city", "Oakland, CA"),
+                ("time_zone", "America/Los_Angeles"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["fields"], serde_json::json!([]), "{body}");
+    let group = json(
+        app.call(&admin, "get_group", &[("slug", "qs-east-bay")])
+            .await,
+    )
+    .await;
+    assert_eq!(group["my_role"], "Organizer");
+    let body = json(
+        app.call(
+            &admin,
+            "create_group",
+            &[
+                ("name", "Again"),
+                ("slug", "qs-east-bay"),
+                ("city", ""),
+                ("time_zone", "UTC"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["fields"][0][0], "slug", "the address is taken: {body}");
+}
