@@ -633,3 +633,117 @@ async fn an_admin_opens_a_group_and_organizes_it() {
     .await;
     assert_eq!(body["fields"][0][0], "slug", "the address is taken: {body}");
 }
+
+#[tokio::test]
+async fn a_session_started_on_one_process_is_valid_on_another() {
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_on(first.pool.clone()).await;
+    let client = first.member("roaming@example.org", "Roaming").await;
+    // The same cookie jar against the other process (as behind a load balancer).
+    let cookie = {
+        let response = first
+            .call(
+                &client,
+                "login",
+                &[("email", "roaming@example.org"), ("password", PASSWORD)],
+            )
+            .await;
+        session_cookie(&response)
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let body: Value = TestApp::new_client()
+        .post(format!("{}/api/get_current_user", second.address))
+        .header("Cookie", cookie)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["email"], "roaming@example.org");
+}
+
+#[tokio::test]
+async fn one_address_trying_many_accounts_is_refused_for_a_while() {
+    let app = TestApp::spawn().await;
+    app.member("real@example.org", "Real").await;
+    let sprayer = TestApp::new_client();
+    for i in 0..20 {
+        let email = format!("guess{i}@example.org");
+        let body = json(
+            app.call(
+                &sprayer,
+                "login",
+                &[("email", &email), ("password", "password spray")],
+            )
+            .await,
+        )
+        .await;
+        assert!(
+            body["form"].as_str().unwrap().contains("do not match"),
+            "{body}"
+        );
+    }
+    let body = json(
+        app.call(
+            &sprayer,
+            "login",
+            &[("email", "real@example.org"), ("password", PASSWORD)],
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        body["form"].as_str().unwrap().contains("Too many"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn behind_an_https_public_url_the_cookie_is_secure_and_only_that_origin_may_post() {
+    use cohort::startup::{Application, WebSettings};
+    let pool = crate::helpers::fresh_database().await;
+    let mut settings = WebSettings::local(
+        "127.0.0.1:0".parse().unwrap(),
+        std::path::Path::new("/nonexistent"),
+    );
+    settings.public_url = Some("https://cohort.example.org".into());
+    let app = Application::build(&settings, pool).await.unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let client = TestApp::new_client();
+    let form = [
+        ("email", "s@example.org"),
+        ("display_name", "S"),
+        ("password", PASSWORD),
+    ];
+    let local_origin = client
+        .post(format!("{address}/api/signup"))
+        .header("Origin", &address)
+        .header("Accept", "application/json")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        local_origin.status(),
+        403,
+        "only the public origin may change state"
+    );
+    let response = client
+        .post(format!("{address}/api/signup"))
+        .header("Origin", "https://cohort.example.org")
+        .header("Accept", "application/json")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = session_cookie(&response).unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
