@@ -7,6 +7,7 @@
 //! modules next to the types it serves.
 
 pub mod accounts;
+pub mod admin;
 pub mod errors;
 pub mod events;
 pub mod groups;
@@ -116,6 +117,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/me") view=accounts::ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("/groups") view=groups::GroupsPage ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug") view=groups::GroupPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/jobs") view=admin::JobsPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="site-footer">

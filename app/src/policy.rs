@@ -49,6 +49,8 @@ pub enum Action {
     ManageOwnAccount,
     /// Open a new group on this instance.
     CreateGroup,
+    /// See and steer the instance's machinery (the job queue).
+    AdministerInstance,
 }
 
 pub fn allows(actor: Actor<'_>, action: Action) -> bool {
@@ -61,7 +63,7 @@ pub fn allows(actor: Actor<'_>, action: Action) -> bool {
         Action::ViewMembers => actor.role.is_some() || admin,
         Action::PromoteMember => actor.role == Some(Role::Organizer) || admin,
         Action::ManageOwnAccount => logged_in,
-        Action::CreateGroup => admin,
+        Action::CreateGroup | Action::AdministerInstance => admin,
     }
 }
 

@@ -2,8 +2,8 @@
 
 use crate::config::{AdminCommand, Cli, Command, ServeArgs};
 use crate::db::Database;
-use crate::seed;
 use crate::startup::{shutdown_signal, Application, WebSettings};
+use crate::{jobs, seed};
 use anyhow::Result;
 use chrono::Utc;
 
@@ -13,6 +13,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             let db = Database::open(&args.database).await?;
             let result = serve(&args, &db).await;
             // Stop the embedded cluster even when serving failed.
+            let closed = db.close().await;
+            result.and(closed)
+        }
+        Command::Worker(args) => {
+            let db = Database::open(&args.database).await?;
+            let result = work(&db, args.workers).await;
             let closed = db.close().await;
             result.and(closed)
         }
@@ -75,7 +81,12 @@ async fn serve(args: &ServeArgs, db: &Database) -> Result<()> {
         secure_cookies: args.secure_cookies,
     };
     let app = Application::build(&settings, db.pool.clone()).await?;
-    let expired_sessions = tokio::spawn(delete_expired_sessions(db.pool.clone()));
+    let runner = if args.no_workers {
+        None
+    } else {
+        jobs::maintenance::schedule_recurring(&db.pool).await?;
+        Some(jobs::cohort_runner(db.pool.clone(), args.workers).start())
+    };
     let url = format!("http://{}/", app.local_addr());
     tracing::info!(%url, data = %db.description(), "Cohort is serving");
     println!(
@@ -92,21 +103,22 @@ async fn serve(args: &ServeArgs, db: &Database) -> Result<()> {
     }
     println!("  Stop: Ctrl-C\n");
     let served = app.run_until_stopped(shutdown_signal()).await;
-    expired_sessions.abort();
+    if let Some(runner) = runner {
+        runner.shutdown(JOB_GRACE).await?;
+    }
     served
 }
 
-/// Sessions past their expiry are deleted hourly (any process may do it; it is idempotent).
-async fn delete_expired_sessions(pool: sqlx::PgPool) {
-    let mut interval = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        interval.tick().await;
-        if let Err(error) =
-            sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < now()")
-                .execute(&pool)
-                .await
-        {
-            tracing::warn!(%error, "could not delete expired sessions");
-        }
-    }
+/// How long running jobs may take to finish at shutdown before they are given back.
+const JOB_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+async fn work(db: &Database, workers: usize) -> Result<()> {
+    jobs::maintenance::schedule_recurring(&db.pool).await?;
+    let runner = jobs::cohort_runner(db.pool.clone(), workers).start();
+    println!(
+        "Cohort worker running {workers} jobs at a time ({}). Stop: Ctrl-C",
+        db.description()
+    );
+    shutdown_signal().await;
+    runner.shutdown(JOB_GRACE).await
 }

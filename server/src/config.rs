@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app (starting the embedded PostgreSQL unless DATABASE_URL is set).
     Serve(ServeArgs),
+    /// Run background jobs only (no web server). Several may run against one database.
+    Worker(WorkerArgs),
     /// Apply the database migrations, then exit.
     Migrate(DatabaseArgs),
     /// Add the demo group, its meetups and members. Running it again adds nothing new.
@@ -106,6 +108,24 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure even without an https public URL.
     #[arg(long, env = "COHORT_SECURE_COOKIES")]
     pub secure_cookies: bool,
+
+    /// Serve the web app only; leave the jobs to `cohort worker` processes.
+    #[arg(long, env = "COHORT_NO_WORKERS")]
+    pub no_workers: bool,
+
+    /// Jobs this process runs at once.
+    #[arg(long, env = "COHORT_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Jobs this process runs at once.
+    #[arg(long, env = "COHORT_WORKERS", default_value_t = 4)]
+    pub workers: usize,
 }
 
 /// The default data directory: /var/lib/cohort for root (the home of root is closed to the

@@ -7,6 +7,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod health;
+pub mod jobs;
+pub mod metrics;
 pub mod pg;
 pub mod security;
 pub mod seed;

@@ -146,6 +146,7 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/me/export", get(export_my_data))
+        .route("/metrics", get(crate::metrics::metrics))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -176,7 +176,7 @@ impl EmbeddedPostgres {
     /// A `postgres://` URL for the cluster, for tools such as psql.
     pub fn url(&self, database: &str) -> String {
         format!(
-            "postgres://{SUPERUSER}@/{database}?host={}&port={PORT}",
+            "postgres://{SUPERUSER}@localhost/{database}?host={}&port={PORT}",
             self.socket_dir.display()
         )
     }

@@ -198,7 +198,9 @@ async fn world() -> World {
                         ('organizer@example.org', 'qs-north-bay', 'organizer'),
                         ('another@example.org', 'other-group', 'member'),
                         ('otherorg@example.org', 'other-group', 'organizer')) AS r(email, slug, role)
-          WHERE u.email = r.email AND g.slug = r.slug;",
+          WHERE u.email = r.email AND g.slug = r.slug;
+         -- Job 1 failed, job 2 pending: for the admin's retry and cancel.
+         INSERT INTO jobs (kind, state, last_error) VALUES ('test_failed', 'failed', 'boom'), ('test_pending', 'pending', NULL);",
     )
     .execute(&app.pool)
     .await

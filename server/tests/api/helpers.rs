@@ -23,8 +23,11 @@ static DATABASES: AtomicU32 = AtomicU32::new(0);
 pub async fn server() -> PgConnectOptions {
     SERVER
         .get_or_init(|| async {
-            if let Ok(url) = std::env::var("DATABASE_URL") {
-                return PgConnectOptions::from_str(&url).expect("DATABASE_URL is not a valid URL");
+            // A child process of a test reuses its parent's server.
+            for var in ["COHORT_TEST_SERVER", "DATABASE_URL"] {
+                if let Ok(url) = std::env::var(var) {
+                    return PgConnectOptions::from_str(&url).expect("not a valid PostgreSQL URL");
+                }
             }
             let dir = temp_dir("cohort-test-pg-");
             let cluster = EmbeddedPostgres::start(ClusterOptions::new(&dir).for_tests())
@@ -37,6 +40,16 @@ pub async fn server() -> PgConnectOptions {
         })
         .await
         .clone()
+}
+
+/// A URL for the test server, for child processes.
+pub async fn server_url() -> String {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return url;
+    }
+    server().await;
+    let (cluster, _) = CLUSTER.get().expect("the test cluster");
+    cluster.url("postgres")
 }
 
 /// A new, migrated database of its own.

@@ -11,4 +11,5 @@ mod embedded;
 mod health;
 mod helpers;
 mod home;
+mod jobs;
 mod seed;

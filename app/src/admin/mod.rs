@@ -1,0 +1,120 @@
+//! The instance admin's pages: the job queue (/admin/jobs).
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use crate::accounts::pages::RequireUser;
+use crate::errors::message;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueCount {
+    pub queue: String,
+    pub state: String,
+    pub jobs: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub queue: String,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobsOverview {
+    pub counts: Vec<QueueCount>,
+    /// Failed jobs and jobs that failed at least once, newest first.
+    pub troubled: Vec<JobRow>,
+}
+
+#[server(endpoint = "get_jobs_overview")]
+pub async fn get_jobs_overview() -> Result<JobsOverview, ServerFnError> {
+    ssr::jobs_overview().await
+}
+
+#[server(endpoint = "retry_job")]
+pub async fn retry_job(id: i64) -> Result<(), ServerFnError> {
+    ssr::retry_job(id).await
+}
+
+#[server(endpoint = "cancel_job")]
+pub async fn cancel_job(id: i64) -> Result<(), ServerFnError> {
+    ssr::cancel_job(id).await
+}
+
+#[component]
+pub fn JobsPage() -> impl IntoView {
+    view! {
+        <Title text="Jobs" />
+        <RequireUser view=|_| view! { <Jobs /> } />
+    }
+}
+
+#[component]
+fn Jobs() -> impl IntoView {
+    let retry = ServerAction::<RetryJob>::new();
+    let cancel = ServerAction::<CancelJob>::new();
+    let overview = Resource::new(
+        move || (retry.version().get(), cancel.version().get()),
+        |_| get_jobs_overview(),
+    );
+    view! {
+        <section class="admin">
+            <h1>"Background jobs"</h1>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match overview.await {
+                        Err(error) => view! { <p class="error" role="alert">{message(&error)}</p> }.into_any(),
+                        Ok(overview) => view! {
+                            <table class="data">
+                                <caption>"Jobs per queue and state"</caption>
+                                <thead><tr><th scope="col">"Queue"</th><th scope="col">"State"</th><th scope="col" class="num">"Jobs"</th></tr></thead>
+                                <tbody>
+                                    {overview.counts.into_iter().map(|count| view! {
+                                        <tr><td>{count.queue}</td><td>{count.state}</td><td class="num">{count.jobs}</td></tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <h2>"Recent failures"</h2>
+                            {if overview.troubled.is_empty() {
+                                view! { <p class="empty">"No failures."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="failures">
+                                        {overview.troubled.into_iter().map(|job| view! {
+                                            <li>
+                                                <p><strong>{job.kind}</strong>" #"{job.id}" · "{job.queue}" · "{job.state.clone()}
+                                                   " · attempt "{job.attempts}" of "{job.max_attempts}</p>
+                                                <pre class="job-error">{job.last_error.unwrap_or_default()}</pre>
+                                                {(job.state == "failed" || job.state == "cancelled").then(|| view! {
+                                                    <ActionForm action=retry attr:class="inline">
+                                                        <input type="hidden" name="id" value=job.id />
+                                                        <button type="submit" class="small">"Retry"</button>
+                                                    </ActionForm>
+                                                })}
+                                                {(job.state == "pending").then(|| view! {
+                                                    <ActionForm action=cancel attr:class="inline">
+                                                        <input type="hidden" name="id" value=job.id />
+                                                        <button type="submit" class="small secondary">"Cancel"</button>
+                                                    </ActionForm>
+                                                })}
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,86 @@
+//! Queries behind the admin pages; every one asks the policy first.
+
+use super::{JobRow, JobsOverview, QueueCount};
+use crate::accounts::ssr::{pool, require_user};
+use crate::errors::{forbidden, internal, not_found};
+use crate::policy::{allows, Action, Actor};
+use leptos::prelude::*;
+
+async fn require_admin() -> Result<sqlx::PgPool, ServerFnError> {
+    let user = require_user().await?;
+    if !allows(
+        Actor {
+            user: Some(&user),
+            role: None,
+        },
+        Action::AdministerInstance,
+    ) {
+        return Err(forbidden());
+    }
+    pool()
+}
+
+pub async fn jobs_overview() -> Result<JobsOverview, ServerFnError> {
+    let pool = require_admin().await?;
+    let counts = sqlx::query_as::<_, (String, String, i64)>(
+        "SELECT queue, state::text, count(*) FROM jobs GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(&pool)
+    .await
+    .map_err(internal)?
+    .into_iter()
+    .map(|(queue, state, jobs)| QueueCount { queue, state, jobs })
+    .collect();
+    let troubled = sqlx::query_as::<_, (i64, String, String, String, i32, i32, Option<String>, chrono::DateTime<chrono::Utc>)>(
+        "SELECT id, kind, queue, state::text, attempts, max_attempts, last_error, updated_at FROM jobs
+          WHERE last_error IS NOT NULL AND state <> 'succeeded'
+          ORDER BY updated_at DESC LIMIT 50",
+    )
+    .fetch_all(&pool)
+    .await
+    .map_err(internal)?
+    .into_iter()
+    .map(|(id, kind, queue, state, attempts, max_attempts, last_error, updated_at)| JobRow {
+        id,
+        kind,
+        queue,
+        state,
+        attempts,
+        max_attempts,
+        last_error,
+        updated_at,
+    })
+    .collect();
+    Ok(JobsOverview { counts, troubled })
+}
+
+pub async fn retry_job(id: i64) -> Result<(), ServerFnError> {
+    let pool = require_admin().await?;
+    let updated = sqlx::query(
+        "UPDATE jobs SET state = 'pending', attempts = 0, run_at = now(), finished_at = NULL, updated_at = now()
+          WHERE id = $1 AND state IN ('failed', 'cancelled')",
+    )
+    .bind(id)
+    .execute(&pool)
+    .await
+    .map_err(internal)?;
+    if updated.rows_affected() == 0 {
+        return Err(not_found("failed or cancelled job"));
+    }
+    Ok(())
+}
+
+pub async fn cancel_job(id: i64) -> Result<(), ServerFnError> {
+    let pool = require_admin().await?;
+    let updated = sqlx::query(
+        "UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now() WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(id)
+    .execute(&pool)
+    .await
+    .map_err(internal)?;
+    if updated.rows_affected() == 0 {
+        return Err(not_found("pending job"));
+    }
+    Ok(())
+}

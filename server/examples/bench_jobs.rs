@@ -1,0 +1,102 @@
+//! Benchmark of the job queue (not a test): no-op jobs per second with 1, 2 and 4
+//! workers, beside plain INSERT + DELETE of the same rows, measured in one run on a
+//! throwaway embedded PostgreSQL with its default (durable) settings.
+//!
+//!     cargo run --release -p server --example bench_jobs [-- JOBS]
+
+use anyhow::Result;
+use cohort::jobs::{Job, JobContext, Runner, RunnerOptions};
+use cohort::pg::{ClusterOptions, EmbeddedPostgres};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+#[derive(Serialize, Deserialize)]
+struct NoOp {}
+
+impl Job for NoOp {
+    const KIND: &'static str = "bench_noop";
+    const QUEUE: &'static str = "bench";
+
+    async fn run(self, _: JobContext) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let jobs: i64 = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5_000);
+    let dir = tempfile::Builder::new()
+        .prefix("cohort-bench-")
+        .tempdir_in("/tmp")?;
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o711),
+    )?;
+    let cluster = EmbeddedPostgres::start(ClusterOptions::new(dir.path())).await?;
+    let pool = cohort::db::pool_options(10)
+        .connect_with(cluster.connect_options())
+        .await?;
+    cohort::db::migrate(&pool).await?;
+
+    // Baseline: what a queue must do at the least, one row at a time on one connection.
+    let started = Instant::now();
+    let mut ids = Vec::with_capacity(jobs as usize);
+    for _ in 0..jobs {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO jobs (kind, queue) VALUES ('bench_plain', 'bench') RETURNING id",
+        )
+        .fetch_one(&pool)
+        .await?;
+        ids.push(id);
+    }
+    for id in ids {
+        sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(id)
+            .execute(&pool)
+            .await?;
+    }
+    let baseline = jobs as f64 / started.elapsed().as_secs_f64();
+    println!("plain INSERT + DELETE, 1 connection: {baseline:>8.0} rows/s");
+
+    for workers in [1, 2, 4] {
+        sqlx::query("DELETE FROM jobs").execute(&pool).await?;
+        sqlx::query(
+            "INSERT INTO jobs (kind, queue) SELECT 'bench_noop', 'bench' FROM generate_series(1, $1)",
+        )
+        .bind(jobs)
+        .execute(&pool)
+        .await?;
+        let runner = Runner::new(pool.clone())
+            .with_options(RunnerOptions {
+                queues: vec!["bench".into()],
+                workers,
+                lease: Duration::from_secs(30),
+                name: format!("bench{workers}"),
+            })
+            .register::<NoOp>();
+        let started = Instant::now();
+        let handle = runner.start();
+        loop {
+            let done: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'")
+                    .fetch_one(&pool)
+                    .await?;
+            if done == jobs {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let rate = jobs as f64 / started.elapsed().as_secs_f64();
+        handle.shutdown(Duration::from_secs(5)).await?;
+        println!(
+            "no-op jobs, {workers} worker(s):          {rate:>8.0} jobs/s ({:.2} x plain INSERT + DELETE)",
+            rate / baseline
+        );
+    }
+    pool.close().await;
+    cluster.stop().await?;
+    Ok(())
+}
