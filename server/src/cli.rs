@@ -93,13 +93,18 @@ async fn serve(args: &ServeArgs, db: &Database) -> Result<()> {
         "\n  Cohort is running: open {url}\n  Data: {}",
         db.description()
     );
+    // The exact command, since the binary usually sits in a build directory.
+    let exe = std::env::current_exe()
+        .map(|path| path.display().to_string())
+        .unwrap_or_else(|_| "cohort".into());
+    let data_dir = match &args.database.database_url {
+        None => format!(" --data-dir {}", args.database.data_dir().display()),
+        Some(_) => String::new(),
+    };
+    let reset = format!("{exe} seed-demo{data_dir} --reset-demo-password");
     match login_hint {
-        Some(hint) => println!(
-            "  {hint}\n  (shown once; `cohort seed-demo --reset-demo-password` sets a new one)"
-        ),
-        None => println!(
-            "  Demo log-in: `cohort seed-demo --reset-demo-password` prints a new password"
-        ),
+        Some(hint) => println!("  {hint}\n  (shown once; `{reset}` sets a new one)"),
+        None => println!("  Demo log-in: `{reset}` prints a new password"),
     }
     println!("  Stop: Ctrl-C\n");
     let served = app.run_until_stopped(shutdown_signal()).await;
