@@ -54,17 +54,32 @@ pub async fn jobs_overview() -> Result<JobsOverview, ServerFnError> {
     Ok(JobsOverview { counts, troubled })
 }
 
-pub async fn retry_job(id: i64) -> Result<(), ServerFnError> {
-    let pool = require_admin().await?;
+/// Runs a failed (or cancelled) job again from its first attempt.
+pub async fn retry(pool: &sqlx::PgPool, id: i64) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
         "UPDATE jobs SET state = 'pending', attempts = 0, run_at = now(), finished_at = NULL, updated_at = now()
           WHERE id = $1 AND state IN ('failed', 'cancelled')",
     )
     .bind(id)
-    .execute(&pool)
-    .await
-    .map_err(internal)?;
-    if updated.rows_affected() == 0 {
+    .execute(pool)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Cancels a pending job.
+pub async fn cancel(pool: &sqlx::PgPool, id: i64) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query(
+        "UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now() WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+pub async fn retry_job(id: i64) -> Result<(), ServerFnError> {
+    let pool = require_admin().await?;
+    if !retry(&pool, id).await.map_err(internal)? {
         return Err(not_found("failed or cancelled job"));
     }
     Ok(())
@@ -72,14 +87,7 @@ pub async fn retry_job(id: i64) -> Result<(), ServerFnError> {
 
 pub async fn cancel_job(id: i64) -> Result<(), ServerFnError> {
     let pool = require_admin().await?;
-    let updated = sqlx::query(
-        "UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now() WHERE id = $1 AND state = 'pending'",
-    )
-    .bind(id)
-    .execute(&pool)
-    .await
-    .map_err(internal)?;
-    if updated.rows_affected() == 0 {
+    if !cancel(&pool, id).await.map_err(internal)? {
         return Err(not_found("pending job"));
     }
     Ok(())

@@ -130,20 +130,29 @@ pub async fn group_detail(slug: String) -> Result<GroupDetail, ServerFnError> {
     })
 }
 
-pub async fn join_group(slug: String) -> Result<(), ServerFnError> {
+/// The logged-in member, the pool and the group, once the policy allows `action` there.
+async fn authorize(
+    slug: &str,
+    action: Action,
+) -> Result<(CurrentUser, PgPool, Group), ServerFnError> {
     let user = require_user().await?;
     let pool = pool()?;
-    let group = find_group(&pool, &slug).await?;
+    let group = find_group(&pool, slug).await?;
     let role = role_in(&pool, group.id, Some(&user)).await?;
     if !allows(
         Actor {
             user: Some(&user),
             role,
         },
-        Action::JoinGroup,
+        action,
     ) {
         return Err(forbidden());
     }
+    Ok((user, pool, group))
+}
+
+pub async fn join_group(slug: String) -> Result<(), ServerFnError> {
+    let (user, pool, group) = authorize(&slug, Action::JoinGroup).await?;
     sqlx::query(
         "INSERT INTO memberships (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
@@ -156,19 +165,7 @@ pub async fn join_group(slug: String) -> Result<(), ServerFnError> {
 }
 
 pub async fn leave_group(slug: String) -> Result<(), ServerFnError> {
-    let user = require_user().await?;
-    let pool = pool()?;
-    let group = find_group(&pool, &slug).await?;
-    let role = role_in(&pool, group.id, Some(&user)).await?;
-    if !allows(
-        Actor {
-            user: Some(&user),
-            role,
-        },
-        Action::LeaveGroup,
-    ) {
-        return Err(forbidden());
-    }
+    let (user, pool, group) = authorize(&slug, Action::LeaveGroup).await?;
     let mut tx = pool.begin().await.map_err(internal)?;
     // Lock the group's organizers so that two leaving at once cannot both pass the check.
     let organizers: Vec<i64> = sqlx::query_scalar(
@@ -194,19 +191,7 @@ pub async fn leave_group(slug: String) -> Result<(), ServerFnError> {
 }
 
 pub async fn promote_member(slug: String, user_id: i64) -> Result<(), ServerFnError> {
-    let user = require_user().await?;
-    let pool = pool()?;
-    let group = find_group(&pool, &slug).await?;
-    let role = role_in(&pool, group.id, Some(&user)).await?;
-    if !allows(
-        Actor {
-            user: Some(&user),
-            role,
-        },
-        Action::PromoteMember,
-    ) {
-        return Err(forbidden());
-    }
+    let (_, pool, group) = authorize(&slug, Action::PromoteMember).await?;
     let updated = sqlx::query(
         "UPDATE memberships SET role = 'organizer' WHERE group_id = $1 AND user_id = $2",
     )

@@ -151,28 +151,8 @@ pub fn backoff(base: Duration, attempt: i32) -> Duration {
     base.saturating_mul(factor).min(Duration::from_secs(86_400))
 }
 
-/// An admin's retry of a failed (or cancelled) job: it runs again from the first attempt.
-pub async fn retry(pool: &PgPool, id: i64) -> Result<bool> {
-    let updated = sqlx::query(
-        "UPDATE jobs SET state = 'pending', attempts = 0, run_at = now(), finished_at = NULL, updated_at = now()
-          WHERE id = $1 AND state IN ('failed', 'cancelled')",
-    )
-    .bind(id)
-    .execute(pool)
-    .await?;
-    Ok(updated.rows_affected() == 1)
-}
-
-/// An admin's cancel of a pending job.
-pub async fn cancel(pool: &PgPool, id: i64) -> Result<bool> {
-    let updated = sqlx::query(
-        "UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now() WHERE id = $1 AND state = 'pending'",
-    )
-    .bind(id)
-    .execute(pool)
-    .await?;
-    Ok(updated.rows_affected() == 1)
-}
+/// An admin's retry and cancel (the same code the /admin/jobs page calls).
+pub use app::admin::ssr::{cancel, retry};
 
 /// A runner with every kind of job Cohort has, on the queues they use.
 pub fn cohort_runner(pool: PgPool, workers: usize) -> Runner {

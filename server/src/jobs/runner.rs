@@ -16,6 +16,17 @@ use tokio::task::JoinHandle;
 type BoxFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
 type Handler = Arc<dyn Fn(serde_json::Value, JobContext) -> BoxFuture + Send + Sync>;
 
+/// Where a job goes when a run ends without success (it failed, or its worker vanished):
+/// out of attempts, `failed` (kept with its error); otherwise `pending` again, unless an
+/// identical job was enqueued meanwhile, which then does the work (`cancelled`).
+const NEXT_STATE: &str = "CASE
+        WHEN attempts >= max_attempts THEN 'failed'::job_state
+        WHEN dedupe_key IS NOT NULL AND EXISTS (
+            SELECT 1 FROM jobs twin WHERE twin.kind = jobs.kind
+               AND twin.dedupe_key = jobs.dedupe_key AND twin.state = 'pending')
+            THEN 'cancelled'::job_state
+        ELSE 'pending'::job_state END";
+
 /// Longest a worker sleeps without a notification: a safety net for a lost NOTIFY
 /// (while the listener reconnects), not the way work is found.
 const MAX_IDLE: Duration = Duration::from_secs(30);
@@ -179,20 +190,13 @@ impl Runner {
             Some(error) => {
                 tracing::warn!(%error, "job failed");
                 let retry_at = now + backoff(base_backoff, job.attempts);
-                // Out of attempts: failed, kept with its error. Otherwise pending again,
-                // unless an identical job was enqueued meanwhile (that one does the work).
                 sqlx::query(
-                    "UPDATE jobs SET
-                        state = CASE
-                            WHEN attempts >= max_attempts THEN 'failed'::job_state
-                            WHEN dedupe_key IS NOT NULL AND EXISTS (
-                                SELECT 1 FROM jobs twin WHERE twin.kind = jobs.kind
-                                   AND twin.dedupe_key = jobs.dedupe_key AND twin.state = 'pending')
-                                THEN 'cancelled'::job_state
-                            ELSE 'pending'::job_state END,
-                        finished_at = CASE WHEN attempts >= max_attempts THEN $5 END,
-                        run_at = $3, last_error = $4, locked_by = NULL, lease_until = NULL, updated_at = now()
-                      WHERE id = $1 AND locked_by = $2",
+                    &format!(
+                        "UPDATE jobs SET state = {NEXT_STATE},
+                            finished_at = CASE WHEN attempts >= max_attempts THEN $5 END,
+                            run_at = $3, last_error = $4, locked_by = NULL, lease_until = NULL, updated_at = now()
+                          WHERE id = $1 AND locked_by = $2"
+                    ),
                 )
                 .bind(job.id)
                 .bind(worker)
@@ -212,17 +216,12 @@ impl Runner {
     pub async fn reap_expired_leases(&self) -> Result<u64> {
         let now = self.clock.now();
         let reaped = sqlx::query(
-            "UPDATE jobs SET
-                state = CASE
-                    WHEN attempts >= max_attempts THEN 'failed'::job_state
-                    WHEN dedupe_key IS NOT NULL AND EXISTS (
-                        SELECT 1 FROM jobs twin WHERE twin.kind = jobs.kind
-                           AND twin.dedupe_key = jobs.dedupe_key AND twin.state = 'pending')
-                        THEN 'cancelled'::job_state
-                    ELSE 'pending'::job_state END,
-                last_error = 'the worker stopped renewing its lease (killed or cut off); run again',
-                run_at = $1, locked_by = NULL, lease_until = NULL, updated_at = now()
-              WHERE state = 'running' AND lease_until < $1",
+            &format!(
+                "UPDATE jobs SET state = {NEXT_STATE},
+                    last_error = 'the worker stopped renewing its lease (killed or cut off); run again',
+                    run_at = $1, locked_by = NULL, lease_until = NULL, updated_at = now()
+                  WHERE state = 'running' AND lease_until < $1"
+            ),
         )
         .bind(now)
         .execute(&self.pool)
