@@ -18,6 +18,20 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Who a raw session cookie (`cohort_session=…`) stands for, asked without a cookie jar.
+async fn current_user_for_cookie(address: &str, cookie: &str) -> Value {
+    TestApp::new_client()
+        .post(format!("{address}/api/get_current_user"))
+        .header("Cookie", cookie)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn signing_up_logs_in_and_the_first_real_account_is_admin() {
     let app = TestApp::spawn().await;
@@ -181,18 +195,8 @@ async fn logging_in_gives_a_new_session_id_and_the_old_one_stops_working() {
     let second_cookie = session_cookie(&second).expect("a new cookie at the second log-in");
     assert_ne!(first_cookie, second_cookie);
 
-    let stale = TestApp::new_client();
     let id = first_cookie.split(';').next().unwrap();
-    let body: Value = stale
-        .post(format!("{}/api/get_current_user", app.address))
-        .header("Cookie", id)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = current_user_for_cookie(&app.address, id).await;
     assert_eq!(body, Value::Null, "the pre-login session id must be dead");
 }
 
@@ -218,16 +222,7 @@ async fn logging_out_ends_the_session() {
     assert_eq!(app.call(&client, "logout", &[]).await.status(), 200);
     assert_eq!(app.whoami(&client).await, None);
     // Replaying the old cookie does not bring the session back.
-    let replay: Value = TestApp::new_client()
-        .post(format!("{}/api/get_current_user", app.address))
-        .header("Cookie", cookie)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let replay = current_user_for_cookie(&app.address, &cookie).await;
     assert_eq!(replay, Value::Null);
 }
 
@@ -655,16 +650,7 @@ async fn a_session_started_on_one_process_is_valid_on_another() {
             .unwrap()
             .to_string()
     };
-    let body: Value = TestApp::new_client()
-        .post(format!("{}/api/get_current_user", second.address))
-        .header("Cookie", cookie)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = current_user_for_cookie(&second.address, &cookie).await;
     assert_eq!(body["email"], "roaming@example.org");
 }
 
