@@ -29,6 +29,14 @@ pub fn not_found(what: &str) -> ServerFnError {
     ServerFnError::new(format!("No such {what}."))
 }
 
+/// A request the member can fix (a full meetup, a closed RSVP, a bad value): 400 with
+/// the sentence to show.
+#[cfg(feature = "ssr")]
+pub fn invalid(message: impl Into<String>) -> ServerFnError {
+    set_status(400);
+    ServerFnError::new(message.into())
+}
+
 #[cfg(feature = "ssr")]
 fn set_status(code: u16) {
     use leptos::prelude::use_context;

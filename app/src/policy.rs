@@ -49,8 +49,15 @@ pub enum Action {
     ManageOwnAccount,
     /// Open a new group on this instance.
     CreateGroup,
-    /// See and steer the instance's machinery (the job queue).
+    /// See and steer the instance's machinery (the job queue, the e-mail outbox).
     AdministerInstance,
+    /// Answer yes / maybe / no to a group's meetup.
+    Rsvp,
+    /// See who is coming, talk in the comments, propose a talk.
+    TakePart,
+    /// Create, edit, cancel and duplicate meetups; see the organizer view, export the
+    /// attendee list, check members in, decide on talks, hide comments.
+    ManageEvents,
 }
 
 pub fn allows(actor: Actor<'_>, action: Action) -> bool {
@@ -64,6 +71,8 @@ pub fn allows(actor: Actor<'_>, action: Action) -> bool {
         Action::PromoteMember => actor.role == Some(Role::Organizer) || admin,
         Action::ManageOwnAccount => logged_in,
         Action::CreateGroup | Action::AdministerInstance => admin,
+        Action::Rsvp | Action::TakePart => logged_in && actor.role.is_some(),
+        Action::ManageEvents => logged_in && (actor.role == Some(Role::Organizer) || admin),
     }
 }
 
@@ -79,6 +88,28 @@ mod tests {
             time_zone: "UTC".into(),
             is_admin,
         }
+    }
+
+    #[test]
+    fn members_take_part_and_organizers_manage_meetups() {
+        let (member, admin) = (user(false), user(true));
+        let ask = |user, role, action| allows(Actor { user, role }, action);
+        assert!(!ask(None, None, Action::Rsvp));
+        assert!(!ask(Some(&member), None, Action::Rsvp));
+        assert!(ask(Some(&member), Some(Role::Member), Action::Rsvp));
+        assert!(ask(Some(&member), Some(Role::Member), Action::TakePart));
+        assert!(!ask(
+            Some(&member),
+            Some(Role::Member),
+            Action::ManageEvents
+        ));
+        assert!(ask(
+            Some(&member),
+            Some(Role::Organizer),
+            Action::ManageEvents
+        ));
+        assert!(ask(Some(&admin), None, Action::ManageEvents));
+        assert!(!ask(Some(&admin), None, Action::Rsvp));
     }
 
     #[test]
