@@ -11,6 +11,8 @@ pub mod admin;
 pub mod errors;
 pub mod events;
 pub mod groups;
+#[cfg(feature = "ssr")]
+pub mod jobs;
 pub mod policy;
 
 use accounts::{CurrentUser, Login, Logout, Signup};
@@ -118,6 +120,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/groups") view=groups::GroupsPage ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug") view=groups::GroupPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/jobs") view=admin::JobsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/outbox") view=events::OutboxPage ssr=SsrMode::Async />
+                    <Route path=path!("/groups/:slug/events/new") view=events::NewEventPage ssr=SsrMode::Async />
+                    <Route path=path!("/events/:id") view=events::EventPage ssr=SsrMode::Async />
+                    <Route path=path!("/events/:id/edit") view=events::EditEventPage ssr=SsrMode::Async />
+                    <Route path=path!("/events/:id/manage") view=events::ManagePage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="site-footer">

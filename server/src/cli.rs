@@ -1,6 +1,6 @@
 //! What each subcommand does.
 
-use crate::config::{AdminCommand, Cli, Command, ServeArgs};
+use crate::config::{AdminCommand, Cli, Command, ServeArgs, WorkerArgs};
 use crate::db::Database;
 use crate::startup::{shutdown_signal, Application, WebSettings};
 use crate::{jobs, seed};
@@ -18,7 +18,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Worker(args) => {
             let db = Database::open(&args.database).await?;
-            let result = work(&db, args.workers).await;
+            let result = work(&db, &args).await;
             let closed = db.close().await;
             result.and(closed)
         }
@@ -81,11 +81,16 @@ async fn serve(args: &ServeArgs, db: &Database) -> Result<()> {
         secure_cookies: args.secure_cookies,
     };
     let app = Application::build(&settings, db.pool.clone()).await?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", app.local_addr()));
+    let services = std::sync::Arc::new(args.mail.services(&public_url)?);
     let runner = if args.no_workers {
         None
     } else {
         jobs::maintenance::schedule_recurring(&db.pool).await?;
-        Some(jobs::cohort_runner(db.pool.clone(), args.workers).start())
+        Some(jobs::cohort_runner(db.pool.clone(), args.workers, services).start())
     };
     let url = format!("http://{}/", app.local_addr());
     tracing::info!(%url, data = %db.description(), "Cohort is serving");
@@ -117,9 +122,15 @@ async fn serve(args: &ServeArgs, db: &Database) -> Result<()> {
 /// How long running jobs may take to finish at shutdown before they are given back.
 const JOB_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
-async fn work(db: &Database, workers: usize) -> Result<()> {
+async fn work(db: &Database, args: &WorkerArgs) -> Result<()> {
+    let workers = args.workers;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| "http://localhost:3000".into());
+    let services = std::sync::Arc::new(args.mail.services(&public_url)?);
     jobs::maintenance::schedule_recurring(&db.pool).await?;
-    let runner = jobs::cohort_runner(db.pool.clone(), workers).start();
+    let runner = jobs::cohort_runner(db.pool.clone(), workers, services).start();
     println!(
         "Cohort worker running {workers} jobs at a time ({}). Stop: Ctrl-C",
         db.description()

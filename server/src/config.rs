@@ -116,6 +116,27 @@ pub struct ServeArgs {
     /// Jobs this process runs at once.
     #[arg(long, env = "COHORT_WORKERS", default_value_t = 2)]
     pub workers: usize,
+
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// How e-mail leaves Cohort.
+#[derive(Clone, Debug, Args)]
+pub struct MailArgs {
+    /// SMTP server for e-mail: smtp://HOST:PORT (plain, a local relay),
+    /// smtp://USER:PASS@HOST:587?tls=required (STARTTLS) or smtps://USER:PASS@HOST:465.
+    /// Unset: e-mails are kept in the outbox that admins read at /admin/outbox.
+    #[arg(long, env = "COHORT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of Cohort's e-mail.
+    #[arg(
+        long,
+        env = "COHORT_MAIL_FROM",
+        default_value = "Cohort <cohort@localhost>"
+    )]
+    pub mail_from: String,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -126,6 +147,27 @@ pub struct WorkerArgs {
     /// Jobs this process runs at once.
     #[arg(long, env = "COHORT_WORKERS", default_value_t = 4)]
     pub workers: usize,
+
+    /// The URL members use, for links in e-mails and calendar files.
+    #[arg(long, env = "COHORT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+impl MailArgs {
+    /// The services jobs use: the SMTP mailer (if configured) and the site's address.
+    pub fn services(&self, public_url: &str) -> anyhow::Result<crate::jobs::Services> {
+        let mailer = match &self.smtp_url {
+            Some(url) => Some(crate::mail::SmtpMailer::new(url, &self.mail_from)?),
+            None => None,
+        };
+        Ok(crate::jobs::Services {
+            mailer,
+            public_url: public_url.trim_end_matches('/').to_string(),
+        })
+    }
 }
 
 /// The default data directory: /var/lib/cohort for root (the home of root is closed to the

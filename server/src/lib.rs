@@ -3,11 +3,15 @@
 //! command line and calls [`cli::run`].
 
 pub mod admin;
+pub mod calendar;
+pub mod calendar_routes;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod health;
 pub mod jobs;
+pub mod mail;
+pub mod meetups;
 pub mod metrics;
 pub mod pg;
 pub mod security;

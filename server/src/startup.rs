@@ -31,6 +31,31 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
+    pub public_url: PublicUrl,
+}
+
+/// The origin members reach the site at (`--public-url`), for absolute links in
+/// calendar files and feeds; without one, the request's Host is used.
+#[derive(Clone, Default)]
+pub struct PublicUrl(pub Option<Arc<str>>);
+
+impl PublicUrl {
+    pub fn base(&self, headers: &axum::http::HeaderMap) -> String {
+        match &self.0 {
+            Some(url) => url.to_string(),
+            None => {
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|host| host.to_str().ok())
+                    .filter(|host| {
+                        host.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+                    })
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        }
+    }
 }
 
 /// How the web side is set up.
@@ -133,13 +158,15 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         .with_expiry(Expiry::OnInactivity(CookieDuration::days(
             SESSION_INACTIVITY_DAYS,
         )));
+    let public_origin: Option<Arc<str>> = public_origin.map(Arc::from);
     let origin_policy = OriginPolicy {
-        public_origin: public_origin.map(Arc::from),
+        public_origin: public_origin.clone(),
     };
     let routes = generate_route_list(App);
     let state = AppState {
         leptos_options: leptos_options.clone(),
         pool: pool.clone(),
+        public_url: PublicUrl(public_origin),
     };
     let context_pool = pool.clone();
     let fallback_pool = pool.clone();
@@ -147,6 +174,22 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         .route("/healthz", get(health::healthz))
         .route("/me/export", get(export_my_data))
         .route("/metrics", get(crate::metrics::metrics))
+        .route(
+            "/events/{id}/event.ics",
+            get(crate::calendar_routes::event_ics),
+        )
+        .route(
+            "/events/{id}/attendees.csv",
+            get(crate::calendar_routes::attendees_csv),
+        )
+        .route(
+            "/groups/{slug}/calendar.ics",
+            get(crate::calendar_routes::group_ics),
+        )
+        .route(
+            "/groups/{slug}/events.atom",
+            get(crate::calendar_routes::group_atom),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

@@ -393,9 +393,24 @@ pub async fn delete_account(password: String) -> Result<FormErrors, ServerFnErro
     Ok(FormErrors::default())
 }
 
-/// Erases a member and everything personal to them (memberships go with the row).
+/// Erases a member and everything personal to them: memberships and RSVPs go with the
+/// row; their comments, talk proposals and e-mails are deleted; seats they held at
+/// meetups still to come pass to the waitlist.
 pub async fn erase_user(pool: &PgPool, user_id: i64) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let held: Vec<i64> = sqlx::query_scalar(
+        "SELECT r.event_id FROM rsvps r JOIN events e ON e.id = r.event_id
+          WHERE r.user_id = $1 AND r.seat IN ('going', 'offered') AND e.ends_at > now() ORDER BY r.event_id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for table in ["event_comments", "talks", "emails"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     let email: Option<String> =
         sqlx::query_scalar("DELETE FROM users WHERE id = $1 RETURNING email")
             .bind(user_id)
@@ -406,6 +421,9 @@ pub async fn erase_user(pool: &PgPool, user_id: i64) -> Result<(), sqlx::Error> 
             .bind(email)
             .execute(&mut *tx)
             .await?;
+    }
+    for event_id in held {
+        crate::events::seats::settle(&mut tx, event_id, chrono::Utc::now()).await?;
     }
     tx.commit().await
 }
@@ -430,11 +448,42 @@ pub async fn export_user(pool: &PgPool, user_id: i64) -> Result<serde_json::Valu
     .bind(user_id)
     .fetch_one(pool)
     .await?;
+    let rsvps: serde_json::Value = sqlx::query_scalar(
+        "SELECT coalesce(json_agg(json_build_object(
+                  'event', e.title, 'event_id', e.id, 'starts_at', e.starts_at, 'answer', r.answer,
+                  'guests', r.guests, 'seat', r.seat, 'checked_in_at', r.checked_in_at,
+                  'answered_at', r.created_at) ORDER BY e.starts_at), '[]'::json)
+           FROM rsvps r JOIN events e ON e.id = r.event_id WHERE r.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
+    let comments: serde_json::Value = sqlx::query_scalar(
+        "SELECT coalesce(json_agg(json_build_object(
+                  'event_id', event_id, 'body', body, 'posted_at', created_at,
+                  'hidden_by_organizer', hidden_at IS NOT NULL) ORDER BY created_at), '[]'::json)
+           FROM event_comments WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
+    let talks: serde_json::Value = sqlx::query_scalar(
+        "SELECT coalesce(json_agg(json_build_object(
+                  'event_id', event_id, 'title', title, 'abstract', abstract, 'minutes', minutes,
+                  'status', status, 'proposed_at', created_at) ORDER BY created_at), '[]'::json)
+           FROM talks WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
     Ok(serde_json::json!({
         "format": "cohort-export-1",
         "exported_at": chrono::Utc::now(),
         "profile": profile,
         "memberships": memberships,
+        "rsvps": rsvps,
+        "comments": comments,
+        "talks": talks,
     }))
 }
 

@@ -7,6 +7,20 @@
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+pub mod api;
+mod form;
+mod manage;
+mod page;
+pub mod recurrence;
+#[cfg(feature = "ssr")]
+pub mod seats;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+pub use form::{EditEventPage, NewEventPage};
+pub use manage::{ManagePage, OutboxPage};
+pub use page::EventPage;
+
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -38,6 +52,8 @@ pub struct MeetupCard {
     pub venue: String,
     pub address: String,
     pub cancelled: bool,
+    /// "12 going" before, "9 attended" after (when check-ins were recorded).
+    pub people: String,
 }
 
 /// Everything the home page shows, fetched in one round trip.
@@ -50,7 +66,7 @@ pub struct HomeData {
     pub past: Vec<MeetupCard>,
 }
 
-#[server]
+#[server(endpoint = "get_home")]
 pub async fn get_home() -> Result<HomeData, ServerFnError> {
     let pool = use_context::<sqlx::PgPool>()
         .ok_or_else(|| ServerFnError::new("the database pool is missing"))?;
@@ -168,7 +184,7 @@ fn MeetupBoard(data: HomeData) -> impl IntoView {
 }
 
 #[component]
-fn MeetupSection(
+pub fn MeetupSection(
     id: &'static str,
     heading: &'static str,
     empty: &'static str,
@@ -225,7 +241,7 @@ fn MeetupItem(meetup: MeetupCard) -> impl IntoView {
                 <span class="date">{meetup.date_label}</span>
                 <span class="time">{meetup.time_label}</span>
             </time>
-            <h3 class="title">{meetup.title}</h3>
+            <h3 class="title"><a href=format!("/events/{}", meetup.id)>{meetup.title}</a></h3>
             <p class="where">
                 <span class="venue">{meetup.venue}</span>
                 {(!meetup.address.is_empty()).then(|| view! { <span class="address">{meetup.address}</span> })}
@@ -233,6 +249,7 @@ fn MeetupItem(meetup: MeetupCard) -> impl IntoView {
             <p class="meta">
                 <span class="group-name">{meetup.group_name}</span>
                 {meetup.cancelled.then(|| view! { <span class="status">"Cancelled"</span> })}
+                {(!meetup.people.is_empty()).then(|| view! { <span class="people-count">{meetup.people.clone()}</span> })}
             </p>
         </li>
     }

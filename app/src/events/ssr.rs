@@ -20,6 +20,9 @@ struct EventRow {
     venue: String,
     address: String,
     cancelled: bool,
+    seats_taken: i64,
+    checked_in: i64,
+    past: bool,
 }
 
 impl From<EventRow> for MeetupCard {
@@ -36,12 +39,50 @@ impl From<EventRow> for MeetupCard {
             venue: row.venue,
             address: row.address,
             cancelled: row.cancelled,
+            people: match (row.past, row.cancelled) {
+                (_, true) => String::new(),
+                (true, _) if row.checked_in > 0 => format!("{} attended", row.checked_in),
+                (true, _) => String::new(),
+                (false, _) => format!("{} going", row.seats_taken),
+            },
         }
     }
 }
 
 const EVENT_COLUMNS: &str = "e.id, g.name AS group_name, e.title, e.starts_at, e.ends_at, \
-     e.time_zone, e.venue, e.address, e.status = 'cancelled' AS cancelled";
+     e.time_zone, e.venue, e.address, e.status = 'cancelled' AS cancelled, \
+     (SELECT coalesce(sum(1 + r.guests), 0)::bigint FROM rsvps r WHERE r.event_id = e.id AND r.seat IN ('going', 'offered')) AS seats_taken, \
+     (SELECT coalesce(sum(1 + r.guests), 0)::bigint FROM rsvps r WHERE r.event_id = e.id AND r.checked_in_at IS NOT NULL) AS checked_in, \
+     e.ends_at < now() AS past";
+
+/// A group's meetups still to come (soonest first) and its past ones (latest first).
+pub async fn group_meetups(
+    pool: &PgPool,
+    group_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(Vec<MeetupCard>, Vec<MeetupCard>), sqlx::Error> {
+    let upcoming = sqlx::query_as::<_, EventRow>(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events e JOIN groups g ON g.id = e.group_id
+          WHERE e.group_id = $1 AND e.ends_at >= $2 ORDER BY e.starts_at, e.id"
+    ))
+    .bind(group_id)
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    let past = sqlx::query_as::<_, EventRow>(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events e JOIN groups g ON g.id = e.group_id
+          WHERE e.group_id = $1 AND e.ends_at < $2 ORDER BY e.starts_at DESC, e.id DESC LIMIT $3"
+    ))
+    .bind(group_id)
+    .bind(now)
+    .bind(PAST_LIMIT)
+    .fetch_all(pool)
+    .await?;
+    Ok((
+        upcoming.into_iter().map(MeetupCard::from).collect(),
+        past.into_iter().map(MeetupCard::from).collect(),
+    ))
+}
 
 /// The home page: every group, its meetups still to come (an event in progress counts as
 /// upcoming) and the most recent past ones, as seen at `now`.

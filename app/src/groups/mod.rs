@@ -5,6 +5,7 @@
 pub mod ssr;
 
 use crate::errors::message;
+use crate::events::MeetupSection;
 use crate::policy::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -42,6 +43,9 @@ pub struct GroupDetail {
     pub can_promote: bool,
     /// Only for those allowed to see who belongs.
     pub members: Option<Vec<MemberRow>>,
+    pub can_manage_events: bool,
+    pub upcoming: Vec<crate::events::MeetupCard>,
+    pub past: Vec<crate::events::MeetupCard>,
 }
 
 #[server(endpoint = "list_groups")]
@@ -238,6 +242,17 @@ pub fn GroupPage() -> impl IntoView {
                             <a href=format!("/signup?next=/groups/{login_slug}")>"sign up"</a>" to join."</p>
                         })}
                     </div>
+                    <section class="group-meetups" aria-label="Meetups">
+                        <p class="calendar-links">
+                            {group.can_manage_events.then(|| view! {
+                                <a class="button" href=format!("/groups/{}/events/new", group.slug)>"New meetup"</a>" "
+                            })}
+                            <a href=format!("/groups/{}/calendar.ics", group.slug)>"Subscribe (iCal)"</a>" · "
+                            <a href=format!("/groups/{}/events.atom", group.slug)>"Atom feed"</a>
+                        </p>
+                        <MeetupSection id="upcoming" heading="Upcoming meetups" empty="No upcoming meetups yet." meetups=group.upcoming.clone() />
+                        <MeetupSection id="past" heading="Past meetups" empty="No past meetups yet." meetups=group.past.clone() />
+                    </section>
                     {group.members.clone().map(|members| {
                         let can_promote = group.can_promote;
                         let slug = slug.clone();

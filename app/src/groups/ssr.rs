@@ -114,7 +114,13 @@ pub async fn group_detail(slug: String) -> Result<GroupDetail, ServerFnError> {
     } else {
         None
     };
+    let (upcoming, past) = crate::events::ssr::group_meetups(&pool, group.id, chrono::Utc::now())
+        .await
+        .map_err(internal)?;
     Ok(GroupDetail {
+        can_manage_events: allows(actor, Action::ManageEvents),
+        upcoming,
+        past,
         slug: group.slug,
         name: group.name,
         city: group.city,

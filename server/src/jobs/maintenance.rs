@@ -48,5 +48,6 @@ impl Job for DeleteExpiredSessions {
 pub async fn schedule_recurring(pool: &PgPool) -> Result<()> {
     let mut conn = pool.acquire().await?;
     enqueue_at(&mut conn, &DeleteExpiredSessions, None).await?;
+    enqueue_at(&mut conn, &crate::meetups::ExtendSeries, None).await?;
     Ok(())
 }

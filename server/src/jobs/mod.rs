@@ -28,6 +28,7 @@ mod runner;
 pub use runner::{Runner, RunnerHandle, RunnerOptions};
 
 use anyhow::{Context, Result};
+use app::jobs::{enqueue_raw, NewJob, OnDuplicate};
 use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -71,22 +72,17 @@ pub async fn enqueue_at<J: Job>(
     run_at: Option<DateTime<Utc>>,
 ) -> Result<Option<i64>> {
     let payload = serde_json::to_value(job).context("serialising a job")?;
-    let id = sqlx::query_scalar(
-        "INSERT INTO jobs (kind, queue, payload, dedupe_key, max_attempts, run_at)
-         VALUES ($1, $2, $3, $4, $5, coalesce($6, now()))
-         ON CONFLICT (kind, dedupe_key) WHERE dedupe_key IS NOT NULL AND state = 'pending' DO NOTHING
-         RETURNING id",
-    )
-    .bind(J::KIND)
-    .bind(J::QUEUE)
-    .bind(payload)
-    .bind(job.dedupe_key())
-    .bind(J::MAX_ATTEMPTS)
-    .bind(run_at)
-    .fetch_optional(conn)
-    .await
-    .with_context(|| format!("enqueueing a {} job", J::KIND))?;
-    Ok(id)
+    let new = NewJob {
+        kind: J::KIND,
+        queue: J::QUEUE,
+        payload,
+        dedupe_key: job.dedupe_key(),
+        max_attempts: J::MAX_ATTEMPTS,
+        run_at,
+    };
+    enqueue_raw(conn, new, OnDuplicate::Keep)
+        .await
+        .with_context(|| format!("enqueueing a {} job", J::KIND))
 }
 
 /// What a running job can do besides its work.
@@ -96,6 +92,26 @@ pub struct JobContext {
     /// 1 on the first run.
     pub attempt: i32,
     pub pool: PgPool,
+    pub services: Arc<Services>,
+}
+
+/// What jobs need from the outside world: where to send e-mail and the address members
+/// reach the site at (for links in e-mails and calendar files).
+#[derive(Debug)]
+pub struct Services {
+    /// `None`: e-mails are kept in the outbox (/admin/outbox) instead of sent.
+    pub mailer: Option<crate::mail::SmtpMailer>,
+    /// Like `https://cohort.example.org`, without a trailing slash.
+    pub public_url: String,
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Services {
+            mailer: None,
+            public_url: "http://localhost:3000".into(),
+        }
+    }
 }
 
 impl JobContext {
@@ -155,14 +171,20 @@ pub fn backoff(base: Duration, attempt: i32) -> Duration {
 pub use app::admin::ssr::{cancel, retry};
 
 /// A runner with every kind of job Cohort has, on the queues they use.
-pub fn cohort_runner(pool: PgPool, workers: usize) -> Runner {
+pub fn cohort_runner(pool: PgPool, workers: usize, services: Arc<Services>) -> Runner {
     Runner::new(pool)
         .with_options(RunnerOptions {
-            queues: vec!["default".into(), "maintenance".into()],
+            queues: vec!["default".into(), "maintenance".into(), "mail".into()],
             workers,
             ..RunnerOptions::default()
         })
+        .with_services(services)
         .register::<maintenance::DeleteExpiredSessions>()
+        .register::<crate::meetups::ExtendSeries>()
+        .register::<app::jobs::Notify>()
+        .register::<app::jobs::Remind>()
+        .register::<app::jobs::SettleSeats>()
+        .register::<crate::meetups::SendEmail>()
 }
 
 #[cfg(test)]

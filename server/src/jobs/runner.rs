@@ -1,6 +1,6 @@
 //! Workers: claim, run, heartbeat, retry, and give back what a dead worker held.
 
-use super::{backoff, Clock, Job, JobContext, SystemClock, CHANNEL};
+use super::{backoff, Clock, Job, JobContext, Services, SystemClock, CHANNEL};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
@@ -61,6 +61,7 @@ pub struct Runner {
     clock: Arc<dyn Clock>,
     options: RunnerOptions,
     handlers: Arc<HashMap<&'static str, (Handler, Duration)>>,
+    services: Arc<Services>,
 }
 
 struct Claimed {
@@ -77,7 +78,14 @@ impl Runner {
             clock: Arc::new(SystemClock),
             options: RunnerOptions::default(),
             handlers: Arc::default(),
+            services: Arc::default(),
         }
+    }
+
+    /// What the jobs reach outside the database with (mail, the public address).
+    pub fn with_services(mut self, services: Arc<Services>) -> Self {
+        self.services = services;
+        self
     }
 
     pub fn with_options(mut self, options: RunnerOptions) -> Self {
@@ -157,6 +165,7 @@ impl Runner {
             id: job.id,
             attempt: job.attempts,
             pool: self.pool.clone(),
+            services: self.services.clone(),
         };
         let heartbeat = tokio::spawn(heartbeat(
             self.pool.clone(),

@@ -1,0 +1,157 @@
+//! HTTP routes for calendars and feeds (public, like the meetup pages) and the
+//! organizer's CSV export (checked by the policy like every server function).
+
+use crate::meetups;
+use crate::startup::PublicUrl;
+use app::accounts::ssr::user_for_session;
+use app::groups::ssr::role_in;
+use app::policy::{allows, Action, Actor};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use sqlx::PgPool;
+use tower_sessions::Session;
+
+fn failed(error: anyhow::Error) -> Response {
+    tracing::error!(error = format!("{error:#}"), "calendar route failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side.",
+    )
+        .into_response()
+}
+
+fn not_found(what: &str) -> Response {
+    (StatusCode::NOT_FOUND, format!("No such {what}.")).into_response()
+}
+
+/// Event ids and group slugs arrive as text; `calendar.ics` style suffixes are routed
+/// separately, so anything unparsable is simply not found.
+fn parse_id(text: &str) -> Option<i64> {
+    text.parse().ok()
+}
+
+/// GET /events/{id}/event.ics: the meetup as a calendar file.
+pub async fn event_ics(
+    State(pool): State<PgPool>,
+    State(public_url): State<PublicUrl>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = parse_id(&id) else {
+        return not_found("meetup");
+    };
+    let event = match meetups::event_row(&pool, id).await {
+        Ok(Some(event)) => event,
+        Ok(None) => return not_found("meetup"),
+        Err(error) => return failed(error),
+    };
+    let base = public_url.base(&headers);
+    let body = crate::calendar::event_ics(&meetups::cal_event(&event, &base), Some("PUBLISH"));
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"meetup-{id}.ics\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// GET /groups/{slug}/calendar.ics: the subscribable feed of a group's meetups.
+pub async fn group_ics(
+    State(pool): State<PgPool>,
+    State(public_url): State<PublicUrl>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    match meetups::group_calendar(&pool, &slug, &public_url.base(&headers)).await {
+        Ok(Some(body)) => (
+            [
+                (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+                (header::CACHE_CONTROL, "public, max-age=900"),
+            ],
+            body,
+        )
+            .into_response(),
+        Ok(None) => not_found("group"),
+        Err(error) => failed(error),
+    }
+}
+
+/// GET /groups/{slug}/events.atom: upcoming meetups as an Atom feed.
+pub async fn group_atom(
+    State(pool): State<PgPool>,
+    State(public_url): State<PublicUrl>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    match meetups::group_atom(&pool, &slug, &public_url.base(&headers)).await {
+        Ok(Some(body)) => (
+            [
+                (header::CONTENT_TYPE, "application/atom+xml; charset=utf-8"),
+                (header::CACHE_CONTROL, "public, max-age=900"),
+            ],
+            body,
+        )
+            .into_response(),
+        Ok(None) => not_found("group"),
+        Err(error) => failed(error),
+    }
+}
+
+/// GET /events/{id}/attendees.csv: for the group's organizers and instance admins.
+pub async fn attendees_csv(
+    State(pool): State<PgPool>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = parse_id(&id) else {
+        return not_found("meetup");
+    };
+    let user = match user_for_session(&pool, &session).await {
+        Ok(user) => user,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let Some(user) = user else {
+        return Redirect::to(&format!("/login?next=%2Fevents%2F{id}%2Fattendees.csv"))
+            .into_response();
+    };
+    let event = match meetups::event_row(&pool, id).await {
+        Ok(Some(event)) => event,
+        Ok(None) => return not_found("meetup"),
+        Err(error) => return failed(error),
+    };
+    let Ok(role) = role_in(&pool, event.group_id, Some(&user)).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if !allows(
+        Actor {
+            user: Some(&user),
+            role,
+        },
+        Action::ManageEvents,
+    ) {
+        return (StatusCode::FORBIDDEN, "You are not allowed to do that.").into_response();
+    }
+    match meetups::attendees_csv(&pool, &event).await {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"attendees-{id}.csv\""),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(error) => failed(error),
+    }
+}
