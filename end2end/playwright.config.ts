@@ -13,6 +13,8 @@ const baseURL = `http://127.0.0.1:${port}`;
 // A fresh data directory, reachable by the PostgreSQL user when the tests run as root.
 const dataDir = process.env.COHORT_E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), "cohort-e2e-"));
 chmodSync(dataDir, 0o711);
+// Tests run `cohort admin grant` against the same data directory.
+process.env.COHORT_E2E_DATA_DIR = dataDir;
 
 export default defineConfig({
   testDir: "./tests",

@@ -35,11 +35,192 @@ enum Request {
     Promote,
     /// Allowed means the group page lists the members.
     SeesMembers,
+    /// Allowed means the event page lists who is coming.
+    SeesAttendees,
 }
 
 const DEMO: &[(&str, &str)] = &[("slug", "qs-north-bay")];
 
+/// `{event}`, `{comment}`, `{talk}` and `{user}` in paths and form values stand for an
+/// upcoming demo meetup, a demo member's comment and talk proposal on it, and a demo member.
+const EVENT: &[(&str, &str)] = &[("id", "{event}")];
+const EVENT_ID: &[(&str, &str)] = &[("event_id", "{event}")];
+const NOBODY: [bool; 6] = [false; 6];
+const EVERYONE: [bool; 6] = [true; 6];
+const MEMBERS: [bool; 6] = [false, true, false, false, true, false];
+const MANAGERS: [bool; 6] = [false, false, false, false, true, true];
+const ADMIN: [bool; 6] = [false, false, false, false, false, true];
+
 const MATRIX: &[Row] = &[
+    ("event page", Request::Page("/events/{event}"), EVERYONE),
+    (
+        "event .ics",
+        Request::Page("/events/{event}/event.ics"),
+        EVERYONE,
+    ),
+    (
+        "group calendar",
+        Request::Page("/groups/qs-north-bay/calendar.ics"),
+        EVERYONE,
+    ),
+    (
+        "group Atom feed",
+        Request::Page("/groups/qs-north-bay/events.atom"),
+        EVERYONE,
+    ),
+    ("get_event", Request::Function("get_event", EVENT), EVERYONE),
+    (
+        "attendees visible",
+        Request::SeesAttendees,
+        [false, true, false, false, true, true],
+    ),
+    (
+        "rsvp",
+        Request::Function("rsvp", &[("event_id", "{event}"), ("answer", "yes")]),
+        MEMBERS,
+    ),
+    (
+        "post_comment",
+        Request::Function(
+            "post_comment",
+            &[("event_id", "{event}"), ("body", "Hello")],
+        ),
+        MEMBERS,
+    ),
+    (
+        "propose_talk",
+        Request::Function(
+            "propose_talk",
+            &[
+                ("event_id", "{event}"),
+                ("title", "My sleep"),
+                ("abstract_text", ""),
+                ("minutes", "5"),
+            ],
+        ),
+        MEMBERS,
+    ),
+    (
+        "new event page",
+        Request::Page("/groups/qs-north-bay/events/new"),
+        MANAGERS,
+    ),
+    (
+        "edit event page",
+        Request::Page("/events/{event}/edit"),
+        MANAGERS,
+    ),
+    (
+        "organizer view",
+        Request::Page("/events/{event}/manage"),
+        MANAGERS,
+    ),
+    (
+        "attendee CSV",
+        Request::Page("/events/{event}/attendees.csv"),
+        MANAGERS,
+    ),
+    (
+        "new_event_form",
+        Request::Function("new_event_form", DEMO),
+        MANAGERS,
+    ),
+    (
+        "edit_event_form",
+        Request::Function("edit_event_form", EVENT),
+        MANAGERS,
+    ),
+    (
+        "save_event",
+        Request::Function(
+            "save_event",
+            &[
+                ("group_slug", "qs-north-bay"),
+                ("title", "Extra meetup"),
+                ("body_md", ""),
+                ("date", "2031-05-06"),
+                ("start_time", "18:30"),
+                ("end_time", "20:30"),
+                ("time_zone", "America/Los_Angeles"),
+                ("venue", ""),
+                ("address", ""),
+                ("online_url", ""),
+                ("capacity", "20"),
+                ("max_guests", "0"),
+                ("rsvp_opens", ""),
+                ("rsvp_closes", ""),
+                ("offer_window_hours", "24"),
+            ],
+        ),
+        MANAGERS,
+    ),
+    (
+        "cancel_event",
+        Request::Function(
+            "cancel_event",
+            &[("event_id", "{event}"), ("reason", "Ill")],
+        ),
+        MANAGERS,
+    ),
+    (
+        "get_manage",
+        Request::Function("get_manage", EVENT_ID),
+        MANAGERS,
+    ),
+    (
+        "check_in",
+        Request::Function(
+            "check_in",
+            &[
+                ("event_id", "{event}"),
+                ("user_id", "{user}"),
+                ("present", "true"),
+            ],
+        ),
+        MANAGERS,
+    ),
+    (
+        "decide_talk",
+        Request::Function(
+            "decide_talk",
+            &[("talk_id", "{talk}"), ("decision", "accept")],
+        ),
+        MANAGERS,
+    ),
+    (
+        "moderate_comment (hide)",
+        Request::Function(
+            "moderate_comment",
+            &[("comment_id", "{comment}"), ("action", "hide")],
+        ),
+        MANAGERS,
+    ),
+    (
+        "moderate_comment (delete another's)",
+        Request::Function(
+            "moderate_comment",
+            &[("comment_id", "{comment}"), ("action", "delete")],
+        ),
+        NOBODY,
+    ),
+    ("outbox page", Request::Page("/admin/outbox"), ADMIN),
+    ("get_outbox", Request::Function("get_outbox", &[]), ADMIN),
+    ("jobs page", Request::Page("/admin/jobs"), ADMIN),
+    (
+        "get_jobs_overview",
+        Request::Function("get_jobs_overview", &[]),
+        ADMIN,
+    ),
+    (
+        "retry_job",
+        Request::Function("retry_job", &[("id", "1")]),
+        ADMIN,
+    ),
+    (
+        "cancel_job",
+        Request::Function("cancel_job", &[("id", "2")]),
+        ADMIN,
+    ),
     //                                                         anon   member another other-org organizer admin
     (
         "home page",
@@ -176,6 +357,16 @@ struct World {
     app: TestApp,
     clients: Vec<reqwest::Client>,
     promote_target: i64,
+    /// Stand-ins for `{event}`, `{comment}`, `{talk}` and `{user}`.
+    ids: Vec<(&'static str, String)>,
+}
+
+impl World {
+    fn fill(&self, text: &str) -> String {
+        self.ids
+            .iter()
+            .fold(text.to_string(), |text, (key, id)| text.replace(key, id))
+    }
 }
 
 /// The demo group (organizer: a demo member and `organizer@`), another group with its own
@@ -212,6 +403,34 @@ async fn world() -> World {
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    let event: i64 = sqlx::query_scalar(
+        "SELECT id FROM events WHERE starts_at > now() ORDER BY starts_at LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let comment: i64 = sqlx::query_scalar(
+        "INSERT INTO event_comments (event_id, user_id, body) VALUES ($1, $2, 'See you there') RETURNING id",
+    )
+    .bind(event)
+    .bind(promote_target)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let talk: i64 = sqlx::query_scalar(
+        "INSERT INTO talks (event_id, user_id, title, minutes) VALUES ($1, $2, 'My step count', 5) RETURNING id",
+    )
+    .bind(event)
+    .bind(promote_target)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let ids = vec![
+        ("{event}", event.to_string()),
+        ("{comment}", comment.to_string()),
+        ("{talk}", talk.to_string()),
+        ("{user}", promote_target.to_string()),
+    ];
     let clients = vec![
         TestApp::new_client(),
         member,
@@ -224,6 +443,7 @@ async fn world() -> World {
         app,
         clients,
         promote_target,
+        ids,
     }
 }
 
@@ -231,11 +451,16 @@ async fn allowed(world: &World, client: &reqwest::Client, request: Request) -> (
     let app = &world.app;
     let response = match request {
         Request::Page(path) => client
-            .get(format!("{}{path}", app.address))
+            .get(format!("{}{}", app.address, world.fill(path)))
             .send()
             .await
             .unwrap(),
-        Request::Function(name, form) => app.call(client, name, form).await,
+        Request::Function(name, form) => {
+            let filled: Vec<(&str, String)> =
+                form.iter().map(|(k, v)| (*k, world.fill(v))).collect();
+            let form: Vec<(&str, &str)> = filled.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call(client, name, &form).await
+        }
         Request::Promote => {
             let id = world.promote_target.to_string();
             app.call(
@@ -254,6 +479,15 @@ async fn allowed(world: &World, client: &reqwest::Client, request: Request) -> (
                 .unwrap();
             return (!body["members"].is_null(), body.to_string());
         }
+        Request::SeesAttendees => {
+            let body: serde_json::Value = app
+                .call(client, "get_event", &[("id", &world.fill("{event}"))])
+                .await
+                .json()
+                .await
+                .unwrap();
+            return (!body["attendees"].is_null(), body.to_string());
+        }
     };
     let status = response.status();
     let location = response
@@ -267,10 +501,12 @@ async fn allowed(world: &World, client: &reqwest::Client, request: Request) -> (
         || status == 401
         || status == 403;
     assert!(
-        status.is_success() || refused,
+        status.is_success() || status.is_redirection() || refused,
         "{request:?}: neither allowed nor refused: {status} {location} {body}"
     );
-    let verdict = status.is_success();
+    // A form that succeeds may answer with a redirect to what it made.
+    let verdict =
+        status.is_success() || (status.is_redirection() && !location.starts_with("/login"));
     (verdict, format!("{status} {location} {body}"))
 }
 

@@ -12,4 +12,6 @@ mod health;
 mod helpers;
 mod home;
 mod jobs;
+mod meetups;
 mod seed;
+mod smtp;
