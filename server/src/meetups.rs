@@ -97,8 +97,10 @@ async fn write_email(
     Ok(())
 }
 
+/// A member's name and address; `None` for demo accounts (their addresses are
+/// `*.invalid`: they never get e-mail).
 async fn member(conn: &mut PgConnection, user_id: i64) -> Result<Option<(String, String)>> {
-    sqlx::query_as("SELECT display_name, email FROM users WHERE id = $1")
+    sqlx::query_as("SELECT display_name, email FROM users WHERE id = $1 AND NOT is_demo")
         .bind(user_id)
         .fetch_optional(conn)
         .await
@@ -210,7 +212,7 @@ impl Job for Remind {
         }
         let recipients: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT u.id, u.display_name, u.email FROM rsvps r JOIN users u ON u.id = r.user_id
-              WHERE r.event_id = $1 AND r.seat = 'going' ORDER BY u.id",
+              WHERE r.event_id = $1 AND r.seat = 'going' AND NOT u.is_demo ORDER BY u.id",
         )
         .bind(event.id)
         .fetch_all(&mut *tx)

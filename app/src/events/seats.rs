@@ -310,6 +310,11 @@ pub async fn set_rsvp(
     if let Some(notice) = notice.filter(|_| !repeat_yes && !repeat_wait) {
         jobs::notify(tx, event_id, user_id, notice).await?;
     }
+    // Whoever holds a seat gets the reminder, whatever made the event (the form, a
+    // series, the demo seed): scheduling it again only confirms its time.
+    if outcome == Outcome::Going {
+        jobs::schedule_reminder(tx, event_id, event.starts_at).await?;
+    }
     Ok(outcome)
 }
 
@@ -406,6 +411,7 @@ async fn promote(
                 .execute(&mut **tx)
                 .await?;
             jobs::notify(tx, event.id, party.user_id, Notice::Promoted).await?;
+            jobs::schedule_reminder(tx, event.id, event.starts_at).await?;
         }
         if free == 0 {
             break;
