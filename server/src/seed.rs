@@ -131,7 +131,7 @@ pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> Result<SeedReport> 
     }
 
     let v13_start = local(NaiveDate::from_ymd_opt(2013, 2, 26), 18, 30);
-    report.events += add_event(
+    let added = add_event(
         &mut tx,
         group_id,
         "qsnb-meetup-v1.3",
@@ -140,11 +140,22 @@ pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> Result<SeedReport> 
         v13_start,
     )
     .await?;
-    for date in upcoming_last_tuesdays(now, UPCOMING) {
+    if added > 0 {
+        add_activity(&mut tx, group_id, "qsnb-meetup-v1.3", PAST_ACTIVITY).await?;
+    }
+    report.events += added;
+    for (i, date) in upcoming_last_tuesdays(now, UPCOMING)
+        .into_iter()
+        .enumerate()
+    {
         let start = local(Some(date), 18, 30);
         let key = format!("demo-monthly-{}", date.format("%Y-%m"));
         let title = format!("QSNB Monthly Meetup: {}", date.format("%B %Y"));
-        report.events += add_event(&mut tx, group_id, &key, &title, MONTHLY_BODY, start).await?;
+        let added = add_event(&mut tx, group_id, &key, &title, MONTHLY_BODY, start).await?;
+        if added > 0 && i == 0 {
+            add_activity(&mut tx, group_id, &key, NEXT_ACTIVITY).await?;
+        }
+        report.events += added;
     }
 
     tx.commit().await.context("committing the demo")?;
@@ -225,6 +236,130 @@ async fn add_event(
     .await
     .with_context(|| format!("adding demo event {source_key}"))?;
     Ok(result.rows_affected())
+}
+
+/// What demo members did at a demo meetup: who answered what (and was checked in), the
+/// talks on the agenda and a comment.
+struct Activity {
+    rsvps: &'static [(&'static str, &'static str, bool)],
+    talks: &'static [(&'static str, &'static str, &'static str, i32, &'static str)],
+    comments: &'static [(&'static str, &'static str)],
+}
+
+const PAST_ACTIVITY: Activity = Activity {
+    rsvps: &[
+        ("morgan.reyes", "yes", true),
+        ("priya.natarajan", "yes", true),
+        ("sam.okafor", "yes", true),
+        ("lena.fischer", "yes", true),
+        ("diego.alvarez", "yes", true),
+        ("hannah.cho", "maybe", false),
+    ],
+    talks: &[
+        (
+            "priya.natarajan",
+            "Sleep with a Zeo headband",
+            "Three months of sleep stages, and what moved them.",
+            10,
+            "accepted",
+        ),
+        (
+            "sam.okafor",
+            "Tracking mood by text message",
+            "A tiny SMS prompt three times a day.",
+            8,
+            "accepted",
+        ),
+    ],
+    comments: &[(
+        "lena.fischer",
+        "Thanks all! The Zeo graphs made me order one.",
+    )],
+};
+
+const NEXT_ACTIVITY: Activity = Activity {
+    rsvps: &[
+        ("morgan.reyes", "yes", false),
+        ("priya.natarajan", "yes", false),
+        ("diego.alvarez", "yes", false),
+        ("hannah.cho", "maybe", false),
+    ],
+    talks: &[
+        (
+            "diego.alvarez",
+            "A year of CGM data",
+            "What a continuous glucose monitor taught me about lunch.",
+            10,
+            "accepted",
+        ),
+        (
+            "hannah.cho",
+            "Caffeine cut-off experiment",
+            "Two weeks with no coffee after noon.",
+            5,
+            "proposed",
+        ),
+    ],
+    comments: &[("priya.natarajan", "I'll bring the updated sleep charts.")],
+};
+
+async fn add_activity(
+    tx: &mut Transaction<'_, Postgres>,
+    group_id: i64,
+    source_key: &str,
+    activity: Activity,
+) -> Result<()> {
+    let event_id: i64 =
+        sqlx::query_scalar("SELECT id FROM events WHERE group_id = $1 AND source_key = $2")
+            .bind(group_id)
+            .bind(source_key)
+            .fetch_one(&mut **tx)
+            .await?;
+    let user = |local_part: &str| format!("{local_part}@demo.cohort.invalid");
+    for (who, answer, checked_in) in activity.rsvps {
+        sqlx::query(
+            "INSERT INTO rsvps (event_id, user_id, answer, seat, arrival, checked_in_at)
+             SELECT $1, id, $3::rsvp_answer,
+                    CASE WHEN $3 = 'yes' THEN 'going'::seat_state END,
+                    CASE WHEN $3 = 'yes' THEN nextval('rsvp_arrival') END,
+                    CASE WHEN $4 THEN (SELECT starts_at FROM events WHERE id = $1) END
+               FROM users WHERE email = $2
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(user(who))
+        .bind(answer)
+        .bind(checked_in)
+        .execute(&mut **tx)
+        .await
+        .context("adding demo RSVPs")?;
+    }
+    for (who, title, summary, minutes, status) in activity.talks {
+        sqlx::query(
+            "INSERT INTO talks (event_id, user_id, title, abstract, minutes, status, decided_at)
+             SELECT $1, id, $3, $4, $5, $6::talk_status, CASE WHEN $6 = 'proposed' THEN NULL ELSE now() END
+               FROM users WHERE email = $2",
+        )
+        .bind(event_id)
+        .bind(user(who))
+        .bind(title)
+        .bind(summary)
+        .bind(minutes)
+        .bind(status)
+        .execute(&mut **tx)
+        .await
+        .context("adding demo talks")?;
+    }
+    for (who, body) in activity.comments {
+        sqlx::query("INSERT INTO event_comments (event_id, user_id, body) SELECT $1, id, $3 FROM users WHERE email = $2")
+            .bind(event_id)
+            .bind(user(who))
+            .bind(body)
+            .execute(&mut **tx)
+            .await
+            .context("adding demo comments")?;
+    }
+    Ok(())
 }
 
 /// A local wall-clock time in the demo's zone, as an instant.

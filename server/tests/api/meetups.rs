@@ -1076,3 +1076,47 @@ async fn event_pages_render_on_the_server_with_link_previews() {
         .unwrap();
     assert!(berlin.contains("in your zone (Europe/Berlin)"), "{berlin}");
 }
+
+#[tokio::test]
+async fn demo_members_get_no_e_mail_and_seeded_meetups_still_remind() {
+    let group = group().await;
+    cohort::seed::seed_demo(&group.app.pool, Utc::now())
+        .await
+        .unwrap();
+    let ada = group.app.member("ada@example.org", "Ada").await;
+    group
+        .app
+        .call(&ada, "join_group", &[("slug", "qs-north-bay")])
+        .await;
+    let next: i64 = sqlx::query_scalar(
+        "SELECT id FROM events WHERE source_key LIKE 'demo-monthly-%' ORDER BY starts_at LIMIT 1",
+    )
+    .fetch_one(&group.app.pool)
+    .await
+    .unwrap();
+    assert!(group.rsvp(&ada, next, "yes", 0).await.1.contains("going"));
+    // The seeded meetup had no reminder; Ada's seat scheduled one. Make it due.
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE kind = 'remind'")
+        .execute(&group.app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE events SET starts_at = now() + interval '20 hours', ends_at = now() + interval '22 hours' WHERE id = $1")
+        .bind(next)
+        .execute(&group.app.pool)
+        .await
+        .unwrap();
+    group.run_jobs(Services::default()).await;
+    let to: Vec<(String, String)> =
+        sqlx::query_as("SELECT to_address, kind FROM emails ORDER BY id")
+            .fetch_all(&group.app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        to,
+        [
+            ("ada@example.org".to_string(), "rsvp_confirmed".to_string()),
+            ("ada@example.org".to_string(), "reminder".to_string())
+        ],
+        "the demo members going get nothing"
+    );
+}

@@ -22,6 +22,18 @@ async fn seeding_the_demo_twice_adds_nothing_the_second_time() {
     .await
     .unwrap();
     assert_eq!((events, organizers), (4, 1));
+
+    // The demo has life in it: who came to v1.3 (checked in), talks, a comment, and
+    // RSVPs for the next meetup; seeding again adds none of it twice.
+    let (attended, talks, comments, rsvps): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM rsvps WHERE checked_in_at IS NOT NULL),
+                (SELECT count(*) FROM talks), (SELECT count(*) FROM event_comments),
+                (SELECT count(*) FROM rsvps)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((attended, talks, comments, rsvps), (5, 4, 2, 10));
 }
 
 #[tokio::test]
