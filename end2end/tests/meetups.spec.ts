@@ -28,7 +28,17 @@ async function api(page: Page, name: string, form: Record<string, string>) {
 
 /** A new member in a browser context of their own, logged in and in the demo group. */
 async function member(browser: Browser, name: string) {
-  const context = await browser.newContext({ baseURL: origin, timezoneId: "America/Los_Angeles" });
+  // The same screen as the project's (desktop or phone).
+  const { viewport, userAgent, isMobile, hasTouch, deviceScaleFactor } = test.info().project.use;
+  const context = await browser.newContext({
+    baseURL: origin,
+    timezoneId: "America/Los_Angeles",
+    viewport,
+    userAgent,
+    isMobile,
+    hasTouch,
+    deviceScaleFactor,
+  });
   const page = await context.newPage();
   const email = uniqueEmail(name.toLowerCase());
   await api(page, "signup", { email, display_name: name, password });
@@ -38,6 +48,12 @@ async function member(browser: Browser, name: string) {
 
 async function hydrated(page: Page) {
   await expect(page.locator("[data-hydrated=true]")).toHaveCount(1);
+}
+
+/** The page fits the screen: no sideways scrolling on a phone. */
+async function fits(page: Page) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
 }
 
 test("a one-seat meetup: the second member waits, then gets the freed seat", async ({ page, browser, baseURL }) => {
@@ -61,6 +77,7 @@ test("a one-seat meetup: the second member waits, then gets the freed seat", asy
   await page.getByRole("link", { name: "New meetup" }).click();
   await expect(page).toHaveURL(/\/groups\/qs-north-bay\/events\/new$/);
   await hydrated(page);
+  await fits(page);
   await page.getByLabel("Title").fill(title);
   await page.getByLabel("Description (Markdown)").fill("Bring **one** chart.");
   await page.getByLabel("Date", { exact: true }).fill(day);
@@ -86,6 +103,7 @@ test("a one-seat meetup: the second member waits, then gets the freed seat", asy
     await expect(who.page.locator(".my-rsvp")).toContainText(expected);
   }
   await expect(second.page.locator(".seats")).toContainText("1 of 1 seats taken · 1 on the waitlist");
+  await fits(second.page);
 
   // The first cancels; the second, on reloading, has the seat.
   await first.page.getByRole("button", { name: "No", exact: true }).click();
