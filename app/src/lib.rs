@@ -14,6 +14,7 @@ pub mod groups;
 #[cfg(feature = "ssr")]
 pub mod jobs;
 pub mod policy;
+pub mod track;
 
 use accounts::{CurrentUser, Login, Logout, Signup};
 
@@ -96,6 +97,7 @@ pub fn App() -> impl IntoView {
                         {move || Suspend::new(async move {
                             match auth.user.await {
                                 Ok(Some(user)) => view! {
+                                    <a href="/track">"Track"</a>
                                     <a href="/me" class="me">{user.display_name}</a>
                                     <ActionForm action=auth.logout attr:class="inline">
                                         <button type="submit" class="link">"Log out"</button>
@@ -125,6 +127,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events/:id") view=events::EventPage ssr=SsrMode::Async />
                     <Route path=path!("/events/:id/edit") view=events::EditEventPage ssr=SsrMode::Async />
                     <Route path=path!("/events/:id/manage") view=events::ManagePage ssr=SsrMode::Async />
+                    <Route path=path!("/track") view=track::TrackPage ssr=SsrMode::Async />
+                    <Route path=path!("/track/:metric") view=track::MetricPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -58,6 +58,10 @@ pub enum Action {
     /// Create, edit, cancel and duplicate meetups; see the organizer view, export the
     /// attendee list, check members in, decide on talks, hide comments.
     ManageEvents,
+    /// Log, read, change and export one's own observations and metrics.
+    Track,
+    /// Share one's own metric with a group one belongs to.
+    ShareWithGroup,
 }
 
 pub fn allows(actor: Actor<'_>, action: Action) -> bool {
@@ -73,6 +77,8 @@ pub fn allows(actor: Actor<'_>, action: Action) -> bool {
         Action::CreateGroup | Action::AdministerInstance => admin,
         Action::Rsvp | Action::TakePart => logged_in && actor.role.is_some(),
         Action::ManageEvents => logged_in && (actor.role == Some(Role::Organizer) || admin),
+        Action::Track => logged_in,
+        Action::ShareWithGroup => logged_in && actor.role.is_some(),
     }
 }
 

@@ -98,7 +98,12 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
     MIGRATOR
         .run(pool)
         .await
-        .context("applying database migrations")
+        .context("applying database migrations")?;
+    // The built-in metric catalogue is code (app::track::CATALOGUE); an upsert, so
+    // processes starting together agree.
+    app::track::ssr::sync_catalogue(pool)
+        .await
+        .context("writing the metric catalogue")
 }
 
 /// Sessions live in PostgreSQL, so any process can serve any member.

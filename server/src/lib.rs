@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod calendar;
 pub mod calendar_routes;
+pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -448,7 +448,7 @@ pub async fn group_atom(pool: &PgPool, slug: &str, base_url: &str) -> Result<Opt
 
 /// One CSV field, quoted when it must be (RFC 4180), and defused against spreadsheet
 /// formula injection (a leading `=`, `+`, `-` or `@` gets a `'`).
-fn csv_field(value: &str) -> String {
+pub(crate) fn csv_field(value: &str) -> String {
     let value = if value.starts_with(['=', '+', '-', '@']) {
         format!("'{value}")
     } else {

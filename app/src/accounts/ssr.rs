@@ -476,6 +476,46 @@ pub async fn export_user(pool: &PgPool, user_id: i64) -> Result<serde_json::Valu
     .bind(user_id)
     .fetch_one(pool)
     .await?;
+    let metrics: serde_json::Value = sqlx::query_scalar(
+        "SELECT coalesce(json_agg(json_build_object(
+                  'key', m.key, 'name', m.name, 'kind', m.kind, 'unit', m.unit,
+                  'aggregate', m.aggregate, 'min', m.min_value, 'max', m.max_value,
+                  'yours', m.owner_id IS NOT NULL, 'pinned', s.pinned,
+                  'display_unit', s.display_unit, 'goal', s.goal) ORDER BY m.id), '[]'::json)
+           FROM metrics m LEFT JOIN metric_settings s ON s.metric_id = m.id AND s.user_id = $1
+          WHERE m.owner_id = $1 OR s.user_id IS NOT NULL",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
+    let shares: serde_json::Value = sqlx::query_scalar(
+        "SELECT coalesce(json_agg(json_build_object(
+                  'metric', m.key, 'group', g.slug, 'level', s.level, 'since', s.updated_at)
+                  ORDER BY m.key, g.slug), '[]'::json)
+           FROM metric_shares s JOIN metrics m ON m.id = s.metric_id JOIN groups g ON g.id = s.group_id
+          WHERE s.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
+    let observations: serde_json::Value = sqlx::query_scalar(
+        "SELECT coalesce(json_agg(json_build_object(
+                  'time', o.observed_at, 'metric', m.key, 'value', o.value, 'unit', m.unit,
+                  'note', o.note, 'tags', o.tags, 'source', o.source) ORDER BY o.observed_at, o.id), '[]'::json)
+           FROM observations o JOIN metrics m ON m.id = o.metric_id WHERE o.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
+    let received: serde_json::Value = sqlx::query_scalar(
+        "SELECT coalesce(json_agg(json_build_object(
+                  'source', r.source, 'received_at', r.received_at, 'payload', r.payload,
+                  'accepted', o.accepted, 'reason', o.reason) ORDER BY r.id), '[]'::json)
+           FROM raw_observations r LEFT JOIN raw_outcomes o ON o.raw_id = r.id WHERE r.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
     Ok(serde_json::json!({
         "format": "cohort-export-1",
         "exported_at": chrono::Utc::now(),
@@ -484,6 +524,10 @@ pub async fn export_user(pool: &PgPool, user_id: i64) -> Result<serde_json::Valu
         "rsvps": rsvps,
         "comments": comments,
         "talks": talks,
+        "metrics": metrics,
+        "shares": shares,
+        "observations": observations,
+        "received": received,
     }))
 }
 

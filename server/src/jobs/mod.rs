@@ -174,7 +174,12 @@ pub use app::admin::ssr::{cancel, retry};
 pub fn cohort_runner(pool: PgPool, workers: usize, services: Arc<Services>) -> Runner {
     Runner::new(pool)
         .with_options(RunnerOptions {
-            queues: vec!["default".into(), "maintenance".into(), "mail".into()],
+            queues: vec![
+                "default".into(),
+                "maintenance".into(),
+                "mail".into(),
+                "pipeline".into(),
+            ],
             workers,
             ..RunnerOptions::default()
         })
@@ -185,6 +190,7 @@ pub fn cohort_runner(pool: PgPool, workers: usize, services: Arc<Services>) -> R
         .register::<app::jobs::Remind>()
         .register::<app::jobs::SettleSeats>()
         .register::<crate::meetups::SendEmail>()
+        .register::<app::track::ssr::Distill>()
 }
 
 #[cfg(test)]
