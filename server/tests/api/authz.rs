@@ -50,6 +50,7 @@ const EVERYONE: [bool; 6] = [true; 6];
 const MEMBERS: [bool; 6] = [false, true, false, false, true, false];
 const MANAGERS: [bool; 6] = [false, false, false, false, true, true];
 const ADMIN: [bool; 6] = [false, false, false, false, false, true];
+const LOGGED_IN: [bool; 6] = [false, true, true, true, true, true];
 
 const MATRIX: &[Row] = &[
     ("event page", Request::Page("/events/{event}"), EVERYONE),
@@ -201,6 +202,83 @@ const MATRIX: &[Row] = &[
             "moderate_comment",
             &[("comment_id", "{comment}"), ("action", "delete")],
         ),
+        NOBODY,
+    ),
+    // Capture: each member's own data. `{observation}` is a demo member's.
+    ("track page", Request::Page("/track"), LOGGED_IN),
+    ("metric page", Request::Page("/track/mood"), LOGGED_IN),
+    (
+        "observations CSV",
+        Request::Page("/track/export.csv"),
+        LOGGED_IN,
+    ),
+    (
+        "observations JSON",
+        Request::Page("/track/export.json"),
+        LOGGED_IN,
+    ),
+    ("get_track", Request::Function("get_track", &[]), LOGGED_IN),
+    (
+        "log_entry",
+        Request::Function(
+            "log_entry",
+            &[("metric", "mood"), ("value", "6"), ("key", "matrix")],
+        ),
+        LOGGED_IN,
+    ),
+    (
+        "get_metric_page",
+        Request::Function("get_metric_page", &[("key", "mood")]),
+        LOGGED_IN,
+    ),
+    (
+        "save_metric_settings",
+        Request::Function(
+            "save_metric_settings",
+            &[("key", "weight"), ("display_unit", "lb"), ("goal", "150")],
+        ),
+        LOGGED_IN,
+    ),
+    (
+        "pin_metric",
+        Request::Function("pin_metric", &[("key", "alcohol"), ("pinned", "true")]),
+        LOGGED_IN,
+    ),
+    (
+        "create_metric",
+        Request::Function(
+            "create_metric",
+            &[
+                ("name", "Cold showers"),
+                ("kind", "yes_no"),
+                ("aggregate", "sum"),
+            ],
+        ),
+        LOGGED_IN,
+    ),
+    (
+        "share_metric (with one's group)",
+        Request::Function(
+            "share_metric",
+            &[
+                ("key", "mood"),
+                ("group_slug", "qs-north-bay"),
+                ("level", "aggregate"),
+            ],
+        ),
+        MEMBERS,
+    ),
+    (
+        "save_entry (another's)",
+        Request::Function(
+            "save_entry",
+            &[("id", "{observation}"), ("value", "1"), ("at", "")],
+        ),
+        NOBODY,
+    ),
+    (
+        "delete_entry (another's)",
+        Request::Function("delete_entry", &[("id", "{observation}")]),
         NOBODY,
     ),
     ("outbox page", Request::Page("/admin/outbox"), ADMIN),
@@ -425,7 +503,17 @@ async fn world() -> World {
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    let observation: i64 = sqlx::query_scalar(
+        "INSERT INTO observations (user_id, metric_id, observed_at, value, source)
+         SELECT $1, id, now(), 7, 'quick_log' FROM metrics WHERE key = 'mood' AND owner_id IS NULL
+         RETURNING id",
+    )
+    .bind(promote_target)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     let ids = vec![
+        ("{observation}", observation.to_string()),
         ("{event}", event.to_string()),
         ("{comment}", comment.to_string()),
         ("{talk}", talk.to_string()),
@@ -497,9 +585,12 @@ async fn allowed(world: &World, client: &reqwest::Client, request: Request) -> (
         .unwrap_or("")
         .to_string();
     let body = response.text().await.unwrap_or_default();
+    // 404 refuses too: another member's entry is "not found" rather than "forbidden",
+    // so that nobody learns which ids exist.
     let refused = (status.is_redirection() && location.starts_with("/login"))
         || status == 401
-        || status == 403;
+        || status == 403
+        || status == 404;
     assert!(
         status.is_success() || status.is_redirection() || refused,
         "{request:?}: neither allowed nor refused: {status} {location} {body}"

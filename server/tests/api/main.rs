@@ -7,6 +7,7 @@
 mod accounts;
 mod authz;
 mod binary;
+mod capture;
 mod embedded;
 mod health;
 mod helpers;

@@ -1,0 +1,77 @@
+import { test, expect, type Page } from "@playwright/test";
+
+const password = "a long and private passphrase";
+
+test.use({ timezoneId: "America/Los_Angeles" });
+
+function uniqueEmail(prefix: string) {
+  return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.org`;
+}
+
+async function hydrated(page: Page) {
+  await expect(page.locator("[data-hydrated=true]")).toHaveCount(1);
+}
+
+/** The page fits the screen: no sideways scrolling on a phone. */
+async function fits(page: Page) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+}
+
+test("log from the quick-log page: one tap, one number, a clear error that keeps the typing", async ({ page, baseURL }) => {
+  const origin = new URL(baseURL!).origin;
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  const signup = await page.request.post(`${origin}/api/signup`, {
+    headers: { Origin: origin, Accept: "application/json" },
+    form: { email: uniqueEmail("tracker"), display_name: "Tess Tracker", password, time_zone: "America/Los_Angeles" },
+  });
+  expect(signup.status()).toBe(200);
+
+  await page.goto("/track");
+  await hydrated(page);
+  await fits(page);
+  await expect(page.getByText("Times are in America/Los_Angeles.")).toBeVisible();
+
+  // Mood is a scale: one tap logs it.
+  const mood = page.locator('.log-card[data-metric="mood"]');
+  await mood.getByRole("button", { name: "7", exact: true }).click();
+  await expect(page.locator(".log-result")).toHaveText("Logged Mood: 7.");
+  const recent = page.locator(".recent-list .recent-item").first();
+  await expect(recent).toContainText("Mood");
+  await expect(recent).toContainText("7");
+  await expect(recent).toHaveAttribute("data-status", "logged");
+
+  // Steps: one number, typed the way people type it.
+  const steps = page.locator('.log-card[data-metric="steps"]');
+  await steps.getByLabel("Steps value").fill("8,500");
+  await steps.getByRole("button", { name: "Log" }).click();
+  await expect(page.locator(".log-result")).toHaveText("Logged Steps: 8500 steps.");
+  await expect(steps.locator(".latest")).toContainText("8500 steps");
+
+  // A typo is refused with the reason, and what was typed stays in the box.
+  const weight = page.locator('.log-card[data-metric="weight"]');
+  await weight.getByLabel("Weight value").fill("seventy");
+  await weight.getByRole("button", { name: "Log" }).click();
+  await expect(page.locator(".log-result")).toHaveText("“seventy” is not a number.");
+  await expect(weight.getByLabel("Weight value")).toHaveValue("seventy");
+  // Fixed, in pounds, with a note and its #tag.
+  await weight.getByLabel("Weight value").fill("154");
+  await weight.getByLabel("Weight unit").selectOption("lb");
+  await weight.getByText("Time & note").click();
+  await weight.getByLabel("Note").fill("after the hike #trail");
+  await weight.getByRole("button", { name: "Log" }).click();
+  await expect(page.locator(".log-result")).toHaveText("Logged Weight: 69.9 kg.");
+  await fits(page);
+
+  // The history of a metric lists it, in the member's zone.
+  await page.locator('.metric-list a[href="/track/weight"]').click();
+  await expect(page).toHaveURL(/\/track\/weight$/);
+  await hydrated(page);
+  await fits(page);
+  const entry = page.locator(".entries .entry").first();
+  await expect(entry.locator(".value")).toHaveText("69.9 kg");
+  await expect(entry).toContainText("today");
+  await expect(entry.locator(".note")).toHaveText("after the hike #trail");
+  expect(errors).toEqual([]);
+});
