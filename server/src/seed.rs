@@ -158,6 +158,8 @@ pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> Result<SeedReport> 
         report.events += added;
     }
 
+    add_observations(&mut tx, now).await?;
+
     tx.commit().await.context("committing the demo")?;
     // Generated per instance, never a fixed password; only members without one get it.
     report.demo_password = reset_demo_password(pool, true).await?;
@@ -302,6 +304,69 @@ const NEXT_ACTIVITY: Activity = Activity {
     ],
     comments: &[("priya.natarajan", "I'll bring the updated sleep charts.")],
 };
+
+/// Days of tracking each demo member has, ending yesterday.
+const TRACKED_DAYS: i32 = 42;
+
+/// Six weeks of sleep, steps and mood for demo members who have none yet, written the
+/// way the quick log writes them (landed, distilled, with outcomes), and shared with
+/// the demo group as aggregates. Values come from a hash of member and day, so a demo
+/// looks the same wherever it is made; mood leans on the night's sleep.
+async fn add_observations(tx: &mut Transaction<'_, Postgres>, now: DateTime<Utc>) -> Result<()> {
+    let today = now.with_timezone(&DEMO_ZONE).date_naive();
+    sqlx::query(
+        "WITH days AS (
+             SELECT u.id AS user_id, d::date AS day,
+                    abs(hashtext(u.email || d::date || 'sleep')) % 1000 / 1000.0 AS rs,
+                    abs(hashtext(u.email || d::date || 'steps')) % 1000 / 1000.0 AS rp,
+                    abs(hashtext(u.email || d::date || 'mood')) % 1000 / 1000.0 AS rm
+               FROM users u, generate_series($1::date - $2, $1::date - 1, interval '1 day') d
+              WHERE u.is_demo AND NOT EXISTS (SELECT 1 FROM observations o WHERE o.user_id = u.id)
+         ), entries AS (
+             SELECT user_id, day, e.metric, e.value, e.at
+               FROM days, LATERAL (VALUES
+                 ('sleep', round(360 + rs * 150)::text, day::text || 'T07:00'),
+                 ('steps', round(3000 + rp * 9000)::text, day::text || 'T21:00'),
+                 ('mood', (3 + round(rs * 3 + rm * 2))::text, day::text || 'T20:00')
+               ) AS e(metric, value, at)
+         ), raw AS (
+             INSERT INTO raw_observations (user_id, source, idempotency_key, payload)
+             SELECT user_id, 'quick_log', 'demo-' || metric || '-' || day,
+                    json_build_object('metric', metric, 'value', value, 'unit', '', 'at', at,
+                                      'time_zone', $3::text, 'note', '')
+               FROM entries
+             ON CONFLICT (user_id, source, idempotency_key) DO NOTHING
+             RETURNING id, user_id, payload
+         ), promoted AS (
+             INSERT INTO observations (user_id, metric_id, observed_at, value, source, raw_id)
+             SELECT raw.user_id, m.id, (raw.payload->>'at')::timestamp AT TIME ZONE $3::text,
+                    (raw.payload->>'value')::float8, 'quick_log', raw.id
+               FROM raw JOIN metrics m ON m.owner_id IS NULL AND m.key = raw.payload->>'metric'
+             RETURNING id, raw_id, user_id
+         )
+         INSERT INTO raw_outcomes (raw_id, user_id, accepted, observation_id)
+         SELECT raw_id, user_id, true, id FROM promoted",
+    )
+    .bind(today)
+    .bind(TRACKED_DAYS)
+    .bind(DEMO_ZONE.name())
+    .execute(&mut **tx)
+    .await
+    .context("adding the demo observations")?;
+    sqlx::query(
+        "INSERT INTO metric_shares (user_id, metric_id, group_id, level)
+         SELECT u.id, m.id, g.id, 'aggregate'
+           FROM users u JOIN memberships ms ON ms.user_id = u.id JOIN groups g ON g.id = ms.group_id,
+                metrics m
+          WHERE u.is_demo AND g.slug = $1 AND m.owner_id IS NULL AND m.key IN ('sleep', 'steps', 'mood')
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(DEMO_GROUP_SLUG)
+    .execute(&mut **tx)
+    .await
+    .context("sharing the demo observations")?;
+    Ok(())
+}
 
 async fn add_activity(
     tx: &mut Transaction<'_, Postgres>,

@@ -34,6 +34,25 @@ async fn seeding_the_demo_twice_adds_nothing_the_second_time() {
     .await
     .unwrap();
     assert_eq!((attended, talks, comments, rsvps), (5, 4, 2, 10));
+
+    // Six weeks of sleep, steps and mood per demo member, landed and distilled, shared
+    // with the group as aggregates, all within each metric's bounds.
+    let (raw, observations, outcomes, shares, out_of_bounds): (i64, i64, i64, i64, i64) =
+        sqlx::query_as(
+            "SELECT (SELECT count(*) FROM raw_observations), (SELECT count(*) FROM observations),
+                    (SELECT count(*) FROM raw_outcomes WHERE accepted),
+                    (SELECT count(*) FROM metric_shares WHERE level = 'aggregate'),
+                    (SELECT count(*) FROM observations o JOIN metrics m ON m.id = o.metric_id
+                      WHERE o.value < m.min_value OR o.value > m.max_value)",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (raw, observations, outcomes),
+        (6 * 42 * 3, 6 * 42 * 3, 6 * 42 * 3)
+    );
+    assert_eq!((shares, out_of_bounds), (6 * 3, 0));
 }
 
 #[tokio::test]
