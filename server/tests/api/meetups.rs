@@ -322,8 +322,9 @@ async fn inside_the_offer_window_a_freed_seat_is_offered_and_expires() {
     let ada = group.join("ada@example.org", "Ada").await;
     let bo = group.join("bo@example.org", "Bo").await;
     let cy = group.join("cy@example.org", "Cy").await;
-    // Starts in about two days; offers inside 72 hours.
-    let date = (Utc::now() + Duration::days(2)).date_naive().to_string();
+    // Starts tomorrow (UTC date) at 18:30 in Los Angeles: 26 to 51 hours from now,
+    // whatever the hour the test runs, so always inside the 72-hour offer window.
+    let date = (Utc::now() + Duration::days(1)).date_naive().to_string();
     let event = group
         .create(&[
             ("capacity", "1"),
