@@ -14,6 +14,7 @@ pub mod groups;
 #[cfg(feature = "ssr")]
 pub mod jobs;
 pub mod policy;
+pub mod tokens;
 pub mod track;
 
 use accounts::{CurrentUser, Login, Logout, Signup};
@@ -127,6 +128,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events/:id") view=events::EventPage ssr=SsrMode::Async />
                     <Route path=path!("/events/:id/edit") view=events::EditEventPage ssr=SsrMode::Async />
                     <Route path=path!("/events/:id/manage") view=events::ManagePage ssr=SsrMode::Async />
+                    <Route path=path!("/me/tokens") view=tokens::TokensPage ssr=SsrMode::Async />
                     <Route path=path!("/track") view=track::TrackPage ssr=SsrMode::Async />
                     <Route path=path!("/track/:metric") view=track::MetricPage ssr=SsrMode::Async />
                 </Routes>

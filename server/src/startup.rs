@@ -174,6 +174,7 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         .route("/healthz", get(health::healthz))
         .route("/me/export", get(export_my_data))
         .route("/metrics", get(crate::metrics::metrics))
+        .merge(crate::api::router())
         .route("/track/export.csv", get(crate::capture::export_csv))
         .route("/track/export.json", get(crate::capture::export_json))
         .route(

@@ -230,6 +230,7 @@ fn Profile(user: CurrentUser) -> impl IntoView {
 
             <h2>"Your data"</h2>
             <p><a href="/me/export" download="cohort-export.json" rel="external">"Download all my data (JSON)"</a></p>
+            <p><a href="/me/tokens">"API tokens"</a>" for apps and scripts that log for you"</p>
             <details class="danger-zone">
                 <summary>"Delete my account"</summary>
                 <p>"This erases your profile and memberships everywhere. It cannot be undone."</p>

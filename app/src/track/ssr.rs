@@ -146,19 +146,34 @@ pub async fn find_metric(
 pub struct RawEntry {
     /// A metric key (or name).
     pub metric: String,
+    /// Text as typed, or a JSON number or boolean (the API).
+    #[serde(deserialize_with = "text_or_number")]
     pub value: String,
     /// Empty: the metric's own unit.
     #[serde(default)]
     pub unit: String,
     /// RFC 3339, or a local date and time (`2026-11-26T07:10`, `2026-11-26 07:10`), or a
-    /// date (noon that day); empty: when it was received.
-    #[serde(default)]
+    /// date (noon that day); empty: when it was received. The API calls it `time`.
+    #[serde(default, alias = "time")]
     pub at: String,
     /// The zone of a local time; empty: the member's zone.
     #[serde(default)]
     pub time_zone: String,
     #[serde(default)]
     pub note: String,
+}
+
+/// A value sent as text, as a number or as a boolean, kept as text.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(text) => Ok(text),
+        serde_json::Value::Number(number) => Ok(number.to_string()),
+        serde_json::Value::Bool(yes) => Ok(if yes { "yes" } else { "no" }.into()),
+        other => Err(D::Error::custom(format!(
+            "the value should be a number or text, not {other}"
+        ))),
+    }
 }
 
 /// An entry that passed Distill's checks.
