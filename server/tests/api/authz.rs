@@ -281,6 +281,34 @@ const MATRIX: &[Row] = &[
         Request::Function("delete_entry", &[("id", "{observation}")]),
         NOBODY,
     ),
+    // API tokens: each member's own. `{token}` is a demo member's.
+    ("tokens page", Request::Page("/me/tokens"), LOGGED_IN),
+    (
+        "list_tokens",
+        Request::Function("list_tokens", &[]),
+        LOGGED_IN,
+    ),
+    (
+        "create_token",
+        Request::Function("create_token", &[("name", "Sync"), ("scope", "read")]),
+        LOGGED_IN,
+    ),
+    (
+        "revoke_token (another's)",
+        Request::Function("revoke_token", &[("id", "{token}")]),
+        NOBODY,
+    ),
+    // The REST API takes tokens only: a logged-in session is no credential there.
+    (
+        "API with a session",
+        Request::Page("/api/v1/metrics"),
+        NOBODY,
+    ),
+    (
+        "OpenAPI document",
+        Request::Page("/api/v1/openapi.json"),
+        EVERYONE,
+    ),
     ("outbox page", Request::Page("/admin/outbox"), ADMIN),
     ("get_outbox", Request::Function("get_outbox", &[]), ADMIN),
     ("jobs page", Request::Page("/admin/jobs"), ADMIN),
@@ -512,8 +540,17 @@ async fn world() -> World {
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    let token: i64 = sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, name, scope, prefix, secret_hash)
+         VALUES ($1, 'Demo', 'read', 'coh_demo', '\\x00') RETURNING id",
+    )
+    .bind(promote_target)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     let ids = vec![
         ("{observation}", observation.to_string()),
+        ("{token}", token.to_string()),
         ("{event}", event.to_string()),
         ("{comment}", comment.to_string()),
         ("{talk}", talk.to_string()),

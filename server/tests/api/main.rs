@@ -14,5 +14,6 @@ mod helpers;
 mod home;
 mod jobs;
 mod meetups;
+mod rest;
 mod seed;
 mod smtp;

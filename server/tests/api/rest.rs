@@ -1,0 +1,766 @@
+//! The REST API through real HTTP: personal tokens (shown once, stored hashed, revoked),
+//! every endpoint with good and malformed requests, scopes, the rate limit, problem+json
+//! errors, and the OpenAPI document checked against the answers the API really gives.
+
+use crate::helpers::TestApp;
+use cohort::jobs::{cohort_runner, Services};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+async fn token(app: &TestApp, client: &reqwest::Client, scope: &str) -> (i64, String) {
+    let response = app
+        .call(
+            client,
+            "create_token",
+            &[("name", "Script"), ("scope", scope)],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    (
+        body["id"].as_i64().unwrap(),
+        body["secret"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A member in Los Angeles with a token of each scope.
+async fn member(app: &TestApp, email: &str) -> (reqwest::Client, i64, String, String) {
+    let client = app.member(email, "Quinn").await;
+    let id: i64 = sqlx::query_scalar(
+        "UPDATE users SET time_zone = 'America/Los_Angeles' WHERE email = $1 RETURNING id",
+    )
+    .bind(email)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (_, read) = token(app, &client, "read").await;
+    let (_, write) = token(app, &client, "write").await;
+    (client, id, read, write)
+}
+
+/// An API call: status, content type, headers of interest, JSON body.
+struct Answer {
+    status: u16,
+    content_type: String,
+    www_authenticate: Option<String>,
+    retry_after: Option<String>,
+    body: Value,
+}
+
+async fn api(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> Answer {
+    let client = reqwest::Client::new();
+    let url = format!("{}{path}", app.address);
+    let mut request = if method == "POST" {
+        client.post(url)
+    } else {
+        client.get(url)
+    };
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body);
+    }
+    let response = request.send().await.unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let (content_type, www_authenticate, retry_after) = (
+        header("content-type").unwrap_or_default(),
+        header("www-authenticate"),
+        header("retry-after"),
+    );
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    Answer {
+        status,
+        content_type,
+        www_authenticate,
+        retry_after,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    }
+}
+
+fn assert_problem(answer: &Answer, status: u16, code: &str) {
+    assert_eq!(answer.status, status, "{}", answer.body);
+    assert_eq!(answer.content_type, "application/problem+json");
+    assert_eq!(answer.body["code"], code, "{}", answer.body);
+    assert_eq!(answer.body["status"], status);
+    assert_eq!(answer.body["type"], "about:blank");
+    assert!(!answer.body["detail"].as_str().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn tokens_are_shown_once_stored_hashed_and_revoked() {
+    let app = TestApp::spawn().await;
+    let client = app.member("quinn@example.org", "Quinn").await;
+    let other = app.member("other@example.org", "Other").await;
+    let (id, secret) = token(&app, &client, "read").await;
+    assert!(secret.starts_with("coh_") && secret.len() == 68, "{secret}");
+    let (prefix, stored): (String, Vec<u8>) =
+        sqlx::query_as("SELECT prefix, secret_hash FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(prefix, &secret[..12]);
+    assert_eq!(stored.len(), 32);
+    assert!(!String::from_utf8_lossy(&stored).contains(&secret[4..]));
+    let list: Value = app
+        .call(&client, "list_tokens", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(
+        !list.to_string().contains(&secret),
+        "the list never shows a secret"
+    );
+    assert_eq!(list[0]["scope"], "read");
+
+    let ok = api(&app, "GET", "/api/v1/metrics", Some(&secret), None).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    // Another member cannot revoke it; its owner can, and then it stops working.
+    let response = app
+        .call(&other, "revoke_token", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(response.status(), 404);
+    let response = app
+        .call(&client, "revoke_token", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(response.status(), 200);
+    let revoked = api(&app, "GET", "/api/v1/metrics", Some(&secret), None).await;
+    assert_problem(&revoked, 401, "unauthenticated");
+    assert_eq!(
+        revoked.www_authenticate.as_deref(),
+        Some("Bearer realm=\"cohort\", error=\"invalid_token\"")
+    );
+    let list: Value = app
+        .call(&client, "list_tokens", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(list[0]["revoked"].is_string());
+
+    let none = api(&app, "GET", "/api/v1/metrics", None, None).await;
+    assert_problem(&none, 401, "unauthenticated");
+    assert_eq!(
+        none.www_authenticate.as_deref(),
+        Some("Bearer realm=\"cohort\"")
+    );
+    let wrong = api(&app, "GET", "/api/v1/metrics", Some("coh_guess"), None).await;
+    assert_problem(&wrong, 401, "unauthenticated");
+    // A logged-in browser session is not an API credential.
+    let response = client
+        .get(format!("{}/api/v1/metrics", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let response = app
+        .call(
+            &client,
+            "create_token",
+            &[("name", "X"), ("scope", "admin")],
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    let response = app
+        .call(&client, "create_token", &[("name", " "), ("scope", "read")])
+        .await;
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn posted_observations_land_once_with_a_result_per_item() {
+    let app = TestApp::spawn().await;
+    let (_, id, read, write) = member(&app, "quinn@example.org").await;
+    let batch = json!({ "observations": [
+        { "metric": "mood", "value": 7, "idempotency_key": "a" },
+        { "metric": "weight", "value": "154", "unit": "lb", "time": "2026-11-20T07:00", "idempotency_key": "b" },
+        { "metric": "mood", "value": 12, "idempotency_key": "c" },
+        { "metric": "happiness", "value": 3 },
+        { "metric": "steps", "value": 8000, "time": "2026-11-20", "note": "walk #hills" },
+        { "metric": "steps", "value": 1, "idempotency_key": 5 },
+        "seven",
+        { "metric": "sleep", "value": "7:30", "idempotency_key": "a" },
+    ]})
+    .to_string();
+    let answer = api(
+        &app,
+        "POST",
+        "/api/v1/observations",
+        Some(&write),
+        Some(batch.clone()),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let statuses: Vec<&str> = answer.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "accepted",
+            "accepted",
+            "rejected",
+            "rejected",
+            "accepted",
+            "rejected",
+            "rejected",
+            "duplicate"
+        ]
+    );
+    let body = &answer.body;
+    assert_eq!(
+        (
+            &body["received"],
+            &body["accepted"],
+            &body["duplicates"],
+            &body["rejected"]
+        ),
+        (&json!(8), &json!(3), &json!(1), &json!(4))
+    );
+    assert_eq!(body["results"][2]["error"], "Mood goes from 1 to 9.");
+    assert_eq!(
+        body["results"][3]["error"],
+        "There is no metric called “happiness”."
+    );
+    assert_eq!(
+        body["results"][5]["error"],
+        "`idempotency_key` must be text of 1 to 200 characters."
+    );
+    assert_eq!(
+        body["results"][6]["error"],
+        "Each observation is a JSON object."
+    );
+    assert!(body["results"][4]["idempotency_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+
+    // Landed as received, distilled by the job.
+    let landed: Vec<Value> = sqlx::query_scalar(
+        "SELECT payload FROM raw_observations WHERE user_id = $1 AND source = 'api' ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(landed.len(), 3);
+    assert_eq!(
+        landed[0],
+        json!({ "metric": "mood", "value": 7, "idempotency_key": "a" })
+    );
+    cohort_runner(app.pool.clone(), 1, Arc::new(Services::default()))
+        .run_pending()
+        .await
+        .unwrap();
+    let stored: Vec<(String, f64, Vec<String>)> = sqlx::query_as(
+        "SELECT m.key, o.value, o.tags FROM observations o JOIN metrics m ON m.id = o.metric_id
+          WHERE o.user_id = $1 ORDER BY o.id",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored.len(), 3);
+    assert_eq!(stored[0], ("mood".into(), 7.0, vec![]));
+    assert!((stored[1].1 - 69.853_225).abs() < 1e-6);
+    assert_eq!(stored[2].2, vec!["hills".to_string()]);
+
+    // The same batch again adds nothing.
+    let again = api(
+        &app,
+        "POST",
+        "/api/v1/observations",
+        Some(&write),
+        Some(batch),
+    )
+    .await;
+    assert_eq!(
+        (&again.body["accepted"], &again.body["duplicates"]),
+        (&json!(0), &json!(4))
+    );
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM raw_observations")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 3);
+
+    // A read token cannot write; malformed, empty and oversized batches are refused whole.
+    let one = json!({ "observations": [{ "metric": "mood", "value": 5 }] }).to_string();
+    let answer = api(&app, "POST", "/api/v1/observations", Some(&read), Some(one)).await;
+    assert_problem(&answer, 403, "insufficient_scope");
+    for (body, status, code) in [
+        ("{\"observations\": [", 400, "invalid_body"),
+        ("[1, 2]", 400, "invalid_body"),
+        ("{\"observations\": []}", 400, "invalid_body"),
+        ("{\"observations\": {}}", 400, "invalid_body"),
+    ] {
+        let answer = api(
+            &app,
+            "POST",
+            "/api/v1/observations",
+            Some(&write),
+            Some(body.into()),
+        )
+        .await;
+        assert_problem(&answer, status, code);
+    }
+    let many: Vec<Value> = (0..10_001)
+        .map(|n| json!({ "metric": "steps", "value": n }))
+        .collect();
+    let answer = api(
+        &app,
+        "POST",
+        "/api/v1/observations",
+        Some(&write),
+        Some(json!({ "observations": many }).to_string()),
+    )
+    .await;
+    assert_problem(&answer, 413, "batch_too_large");
+    // A full batch of 10,000 goes in.
+    let full: Vec<Value> = (0..10_000)
+        .map(|n| json!({ "metric": "steps", "value": n, "time": format!("2026-10-01T00:00:00Z"), "idempotency_key": format!("full-{n}") }))
+        .collect();
+    let answer = api(
+        &app,
+        "POST",
+        "/api/v1/observations",
+        Some(&write),
+        Some(json!({ "observations": full }).to_string()),
+    )
+    .await;
+    assert_eq!(answer.body["accepted"], 10_000, "{}", answer.status);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM raw_observations")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 10_003);
+}
+
+#[tokio::test]
+async fn observations_read_back_a_page_at_a_time() {
+    let app = TestApp::spawn().await;
+    let (_, id, read, _) = member(&app, "quinn@example.org").await;
+    let (_, _, other_read, _) = member(&app, "other@example.org").await;
+    sqlx::query(
+        "INSERT INTO observations (user_id, metric_id, observed_at, value, source)
+         SELECT $1, m.id, timestamptz '2026-06-01 12:00Z' + make_interval(hours => n), n, 'api'
+           FROM metrics m, generate_series(0, 249) n WHERE m.key = 'steps' AND m.owner_id IS NULL
+         UNION ALL
+         SELECT $1, m.id, timestamptz '2026-06-01 12:00Z', 5, 'api'
+           FROM metrics m WHERE m.key = 'mood' AND m.owner_id IS NULL",
+    )
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut seen: Vec<f64> = Vec::new();
+    let mut path = "/api/v1/observations?metric=steps&limit=100".to_string();
+    let mut pages = 0;
+    loop {
+        let answer = api(&app, "GET", &path, Some(&read), None).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        pages += 1;
+        seen.extend(
+            answer.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["value"].as_f64().unwrap()),
+        );
+        match answer.body["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!("/api/v1/observations?metric=steps&limit=100&cursor={cursor}")
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, (0..250).map(f64::from).collect::<Vec<_>>());
+    let all = api(
+        &app,
+        "GET",
+        "/api/v1/observations?limit=1000",
+        Some(&read),
+        None,
+    )
+    .await;
+    assert_eq!(all.body["data"].as_array().unwrap().len(), 251);
+    assert!(all.body["next_cursor"].is_null());
+    let window = api(
+        &app,
+        "GET",
+        "/api/v1/observations?from=2026-06-02T00:00:00Z&to=2026-06-02T12:00:00Z",
+        Some(&read),
+        None,
+    )
+    .await;
+    assert_eq!(window.body["data"].as_array().unwrap().len(), 12);
+    let first = &all.body["data"][0];
+    assert_eq!(first["unit"], "steps");
+    assert_eq!(first["time"], "2026-06-01T12:00:00Z");
+    // Someone else's token sees none of it.
+    let theirs = api(&app, "GET", "/api/v1/observations", Some(&other_read), None).await;
+    assert_eq!(theirs.body["data"], json!([]));
+    for (path, status, code) in [
+        ("/api/v1/observations?limit=0", 400, "invalid_parameter"),
+        ("/api/v1/observations?limit=lots", 400, "invalid_parameter"),
+        ("/api/v1/observations?cursor=abc", 400, "invalid_parameter"),
+        (
+            "/api/v1/observations?from=yesterday",
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/api/v1/observations?metric=happiness",
+            404,
+            "no_such_metric",
+        ),
+        ("/api/v1/nothing-here", 404, "no_such_endpoint"),
+    ] {
+        assert_problem(
+            &api(&app, "GET", path, Some(&read), None).await,
+            status,
+            code,
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_and_events_are_the_members_own() {
+    let app = TestApp::spawn().await;
+    cohort::seed::seed_demo(&app.pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    let (client, id, read, _) = member(&app, "quinn@example.org").await;
+    let metrics = api(&app, "GET", "/api/v1/metrics", Some(&read), None).await;
+    let keys: Vec<&str> = metrics.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"mood") && keys.contains(&"glucose"));
+    let events = api(&app, "GET", "/api/v1/events", Some(&read), None).await;
+    assert_eq!(
+        events.body["data"],
+        json!([]),
+        "not a member of any group yet"
+    );
+    let response = app
+        .call(&client, "join_group", &[("slug", "qs-north-bay")])
+        .await;
+    assert!(response.status().is_success() || response.status().is_redirection());
+    let events = api(&app, "GET", "/api/v1/events", Some(&read), None).await;
+    let data = events.body["data"].as_array().unwrap();
+    assert!(!data.is_empty());
+    assert!(data[0]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("QSNB Monthly Meetup"));
+    assert!(data[0]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    assert!(data[0]["my_rsvp"].is_null());
+    let _ = id;
+}
+
+#[tokio::test]
+async fn each_token_gets_600_requests_a_minute() {
+    let app = TestApp::spawn().await;
+    let (_, _, read, write) = member(&app, "quinn@example.org").await;
+    // Fill this minute's and the next's budget, so the test holds across a minute's turn.
+    sqlx::query(
+        "INSERT INTO api_rate_windows (token_id, window_start, requests)
+         SELECT t.id, w, 600 FROM api_tokens t,
+                (VALUES (date_trunc('minute', now())), (date_trunc('minute', now()) + interval '1 minute')) AS v(w)
+          WHERE t.scope = 'read'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let limited = api(&app, "GET", "/api/v1/metrics", Some(&read), None).await;
+    assert_problem(&limited, 429, "rate_limited");
+    let wait: i64 = limited.retry_after.unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait));
+    // Another token has its own budget.
+    assert_eq!(
+        api(&app, "GET", "/api/v1/metrics", Some(&write), None)
+            .await
+            .status,
+        200
+    );
+    // Requests really are counted.
+    for _ in 0..5 {
+        api(&app, "GET", "/api/v1/metrics", Some(&write), None).await;
+    }
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT sum(requests) FROM api_rate_windows w JOIN api_tokens t ON t.id = w.token_id WHERE t.scope = 'write'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(counted, 6);
+}
+
+/// Checks `value` against an OpenAPI 3.1 (JSON Schema 2020-12) schema: types (with
+/// null), required and declared properties (an undeclared one is a mismatch), items,
+/// enums, $ref, oneOf, anyOf and allOf.
+fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .ok_or(format!("{at}: unknown $ref {reference}"))?;
+        return conforms(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema.get(key).and_then(Value::as_array) {
+            let matching = options
+                .iter()
+                .filter(|option| conforms(doc, option, value, at).is_ok())
+                .count();
+            if matching == 0 || (key == "oneOf" && matching > 1) {
+                return Err(format!("{at}: {value} matches {matching} of {key}"));
+            }
+        }
+    }
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        for part in all {
+            conforms(doc, part, value, at)?;
+        }
+    }
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(one) => vec![one.as_str()],
+            Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let fits = types.iter().any(|t| match *t {
+            "null" => value.is_null(),
+            "boolean" => value.is_boolean(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "string" => value.is_string(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            _ => false,
+        });
+        if !fits {
+            return Err(format!("{at}: {value} is not {types:?}"));
+        }
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        if !options.contains(value) {
+            return Err(format!("{at}: {value} is not one of {options:?}"));
+        }
+    }
+    if let (Some(object), Some(properties)) = (value.as_object(), schema.get("properties")) {
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let name = required.as_str().unwrap_or_default();
+            if !object.contains_key(name) {
+                return Err(format!("{at}: required {name} is missing"));
+            }
+        }
+        for (name, item) in object {
+            let declared = properties
+                .get(name)
+                .ok_or(format!("{at}: {name} is not in the schema"))?;
+            conforms(doc, declared, item, &format!("{at}.{name}"))?;
+        }
+    }
+    if let (Some(items), Some(schema)) = (value.as_array(), schema.get("items")) {
+        for (index, item) in items.iter().enumerate() {
+            conforms(doc, schema, item, &format!("{at}[{index}]"))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_against(doc: &Value, path: &str, method: &str, answer: &Answer) {
+    let status = answer.status.to_string();
+    let response = &doc["paths"][path][method]["responses"][&status];
+    assert!(
+        !response.is_null(),
+        "{method} {path} answered {status}, which the document does not list"
+    );
+    let content_type = answer.content_type.split(';').next().unwrap();
+    let schema = &response["content"][content_type]["schema"];
+    assert!(
+        !schema.is_null(),
+        "{method} {path} {status}: no schema for {content_type}"
+    );
+    if let Err(mismatch) = conforms(doc, schema, &answer.body, "body") {
+        panic!("{method} {path} {status}: {mismatch}\n{}", answer.body);
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_what_the_api_really_answers() {
+    let app = TestApp::spawn().await;
+    cohort::seed::seed_demo(&app.pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    let (client, _, read, write) = member(&app, "quinn@example.org").await;
+    app.call(&client, "join_group", &[("slug", "qs-north-bay")])
+        .await;
+    app.call(
+        &client,
+        "create_metric",
+        &[
+            ("name", "Pages read"),
+            ("kind", "count"),
+            ("unit", "pages"),
+            ("aggregate", "sum"),
+        ],
+    )
+    .await;
+    let doc = api(&app, "GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(doc.status, 200);
+    let doc = doc.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    for path in ["/api/v1/observations", "/api/v1/metrics", "/api/v1/events"] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+
+    let batch = json!({ "observations": [
+        { "metric": "mood", "value": 6, "time": "2026-11-20T08:00", "note": "#ok" },
+        { "metric": "mood", "value": 60 },
+        { "metric": "mood", "value": 6, "time": "2026-11-20T08:00", "note": "#ok" },
+    ]})
+    .to_string();
+    let posted = api(
+        &app,
+        "POST",
+        "/api/v1/observations",
+        Some(&write),
+        Some(batch),
+    )
+    .await;
+    check_against(&doc, "/api/v1/observations", "post", &posted);
+    cohort_runner(app.pool.clone(), 1, Arc::new(Services::default()))
+        .run_pending()
+        .await
+        .unwrap();
+    let cases = [
+        (
+            "/api/v1/observations",
+            "post",
+            api(
+                &app,
+                "POST",
+                "/api/v1/observations",
+                Some(&read),
+                Some("{}".into()),
+            )
+            .await,
+        ),
+        (
+            "/api/v1/observations",
+            "post",
+            api(
+                &app,
+                "POST",
+                "/api/v1/observations",
+                Some(&write),
+                Some("{".into()),
+            )
+            .await,
+        ),
+        (
+            "/api/v1/observations",
+            "post",
+            api(
+                &app,
+                "POST",
+                "/api/v1/observations",
+                None,
+                Some("{}".into()),
+            )
+            .await,
+        ),
+        (
+            "/api/v1/observations",
+            "get",
+            api(
+                &app,
+                "GET",
+                "/api/v1/observations?limit=1",
+                Some(&read),
+                None,
+            )
+            .await,
+        ),
+        (
+            "/api/v1/observations",
+            "get",
+            api(&app, "GET", "/api/v1/observations", Some(&read), None).await,
+        ),
+        (
+            "/api/v1/observations",
+            "get",
+            api(
+                &app,
+                "GET",
+                "/api/v1/observations?limit=-1",
+                Some(&read),
+                None,
+            )
+            .await,
+        ),
+        (
+            "/api/v1/metrics",
+            "get",
+            api(&app, "GET", "/api/v1/metrics", Some(&read), None).await,
+        ),
+        (
+            "/api/v1/metrics",
+            "get",
+            api(&app, "GET", "/api/v1/metrics", None, None).await,
+        ),
+        (
+            "/api/v1/events",
+            "get",
+            api(&app, "GET", "/api/v1/events", Some(&read), None).await,
+        ),
+    ];
+    let mut statuses = Vec::new();
+    for (path, method, answer) in &cases {
+        check_against(&doc, path, method, answer);
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses, [403, 400, 401, 200, 200, 400, 200, 401, 200]);
+    // The pages and lists checked were not empty.
+    assert_eq!(cases[3].2.body["data"].as_array().unwrap().len(), 1);
+    assert!(cases[3].2.body["next_cursor"].is_null());
+    assert!(cases[8].2.body["data"].as_array().unwrap().len() >= 3);
+    // The checker itself catches drift.
+    let mut drifted = cases[6].2.body.clone();
+    drifted["data"][0]["colour"] = json!("blue");
+    let schema = &doc["paths"]["/api/v1/metrics"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"];
+    assert!(conforms(&doc, schema, &drifted, "body").is_err());
+}
