@@ -130,6 +130,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events/:id/manage") view=events::ManagePage ssr=SsrMode::Async />
                     <Route path=path!("/me/tokens") view=tokens::TokensPage ssr=SsrMode::Async />
                     <Route path=path!("/track") view=track::TrackPage ssr=SsrMode::Async />
+                    <Route path=path!("/track/import") view=track::ImportPage ssr=SsrMode::Async />
+                    <Route path=path!("/track/import/:id") view=track::ImportStatusPage ssr=SsrMode::Async />
                     <Route path=path!("/track/:metric") view=track::MetricPage ssr=SsrMode::Async />
                 </Routes>
             </main>

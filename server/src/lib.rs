@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod health;
+pub mod imports;
 pub mod jobs;
 pub mod mail;
 pub mod meetups;

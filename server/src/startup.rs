@@ -12,7 +12,11 @@ use app::{shell, App};
 use axum::extract::{FromRef, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{middleware, routing::get, Json, Router};
+use axum::{
+    middleware,
+    routing::{get, post},
+    Json, Router,
+};
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -175,6 +179,13 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         .route("/me/export", get(export_my_data))
         .route("/metrics", get(crate::metrics::metrics))
         .merge(crate::api::router())
+        .route(
+            "/track/import",
+            post(crate::imports::upload).layer(axum::extract::DefaultBodyLimit::max(
+                crate::imports::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/track/import/{id}/start", post(crate::imports::start))
         .route("/track/export.csv", get(crate::capture::export_csv))
         .route("/track/export.json", get(crate::capture::export_json))
         .route(

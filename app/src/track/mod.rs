@@ -8,11 +8,15 @@
 //! the browser; database work is in `ssr`.
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod csv;
+pub mod import;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod units;
 
+pub use import::{ImportPage, ImportStatusPage};
 pub use pages::{MetricPage, TrackPage};
 
 use serde::{Deserialize, Serialize};

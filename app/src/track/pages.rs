@@ -114,6 +114,9 @@ fn TrackView(
             </ul>
             {move || pin.value().get().and_then(Result::err).map(|error| view! { <p class="error" role="alert">{message(&error)}</p> })}
             <NewMetric create />
+            <p class="imports">
+                <a href="/track/import" class="button secondary small">"Import a CSV file"</a>
+            </p>
             <p class="exports">
                 "Download everything you logged: "
                 <a href="/track/export.csv" download="cohort-observations.csv">"CSV"</a>" · "

@@ -53,6 +53,9 @@ pub async fn sync_catalogue(pool: &PgPool) -> Result<(), sqlx::Error> {
     tx.commit().await
 }
 
+/// Keys that are pages under /track, never a metric's.
+const RESERVED_KEYS: [&str; 3] = ["import", "export.csv", "export.json"];
+
 /// A metric with one member's settings applied.
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct MetricRow {
@@ -1123,7 +1126,7 @@ pub async fn create_metric(
                 format!("{base}-{n}")
             }
         })
-        .find(|key| !taken.contains(key))
+        .find(|key| !taken.contains(key) && !RESERVED_KEYS.contains(&key.as_str()))
         .unwrap_or(base);
     let metric_id: i64 = sqlx::query_scalar(
         "INSERT INTO metrics (owner_id, key, name, kind, unit, display_unit, aggregate, min_value, max_value)

@@ -191,6 +191,7 @@ pub fn cohort_runner(pool: PgPool, workers: usize, services: Arc<Services>) -> R
         .register::<app::jobs::SettleSeats>()
         .register::<crate::meetups::SendEmail>()
         .register::<app::track::ssr::Distill>()
+        .register::<crate::imports::ImportCsv>()
 }
 
 #[cfg(test)]

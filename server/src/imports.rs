@@ -1,0 +1,600 @@
+//! CSV imports: the upload (streamed into `import_chunks` while its SHA-256 is taken),
+//! the start (the member's column mapping), and the job that streams the file back
+//! through the CSV reader, checks each row as Distill will, and lands the good ones
+//! with a key made of the file's hash and the line, so that importing a file twice adds
+//! nothing. Progress and per-line errors are written in the transaction that lands each
+//! batch, so the page's progress bar is exact and a retried job resumes where it was.
+
+use crate::jobs::{Job, JobContext};
+use anyhow::{Context, Result};
+use app::accounts::ssr::user_for_session;
+use app::policy::{allows, Action, Actor};
+use app::track::csv::{guess, sniff, split_header, Mapping};
+use app::track::ssr::{check, enqueue_distill, member_metrics, MetricRow, RawEntry};
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use std::collections::HashMap;
+use tower_sessions::Session;
+
+/// The largest file accepted.
+pub const MAX_UPLOAD_BYTES: usize = 256 * 1024 * 1024;
+/// Bytes per stored chunk.
+const CHUNK: usize = 1024 * 1024;
+/// How much of the start of the file the preview reads.
+const SNIFF_BYTES: usize = 64 * 1024;
+/// Rows per landing transaction.
+const BATCH_ROWS: usize = 2000;
+/// Errors kept per import (all are counted).
+const KEPT_ERRORS: i64 = 1000;
+
+fn back_to(path: &str, error: &str) -> Response {
+    Redirect::to(&format!("{path}?error={}", urlencoding_component(error))).into_response()
+}
+
+fn urlencoding_component(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+async fn member(pool: &PgPool, session: &Session) -> Result<Option<app::accounts::CurrentUser>> {
+    let user = user_for_session(pool, session)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    Ok(user.filter(|user| {
+        allows(
+            Actor {
+                user: Some(user),
+                role: None,
+            },
+            Action::Track,
+        )
+    }))
+}
+
+fn failed(error: anyhow::Error) -> Response {
+    tracing::error!(error = format!("{error:#}"), "import route failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side.",
+    )
+        .into_response()
+}
+
+/// POST /track/import (multipart, field `file`): stores the file, reads its start,
+/// guesses the mapping, and sends the member to the import's page.
+pub async fn upload(
+    State(pool): State<PgPool>,
+    session: Session,
+    mut multipart: Multipart,
+) -> Response {
+    let user = match member(&pool, &session).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return Redirect::to("/login?next=%2Ftrack%2Fimport").into_response(),
+        Err(error) => return failed(error),
+    };
+    let mut field = loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => break field,
+            Ok(Some(_)) => continue,
+            Ok(None) => return back_to("/track/import", "Choose a file to import."),
+            Err(error) => return back_to("/track/import", &format!("The upload failed: {error}.")),
+        }
+    };
+    let filename: String = field
+        .file_name()
+        .unwrap_or("upload.csv")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let result: Result<std::result::Result<i64, String>> = async {
+        let mut tx = pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO imports (user_id, kind, filename, size_bytes, sha256) VALUES ($1, 'csv', $2, 0, '') RETURNING id",
+        )
+        .bind(user.id)
+        .bind(&filename)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (mut hasher, mut buffer, mut head) = (Sha256::new(), Vec::with_capacity(CHUNK), Vec::new());
+        let (mut size, mut seq) = (0usize, 0i32);
+        loop {
+            let bytes = match field.chunk().await {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => break,
+                Err(error) => return Ok(Err(format!("The upload failed: {error}."))),
+            };
+            size += bytes.len();
+            if size > MAX_UPLOAD_BYTES {
+                return Ok(Err("The file is larger than 256 MB; split it and import the parts.".into()));
+            }
+            hasher.update(&bytes);
+            if head.len() < SNIFF_BYTES {
+                head.extend_from_slice(&bytes[..bytes.len().min(SNIFF_BYTES - head.len())]);
+            }
+            buffer.extend_from_slice(&bytes);
+            while buffer.len() >= CHUNK {
+                let rest = buffer.split_off(CHUNK);
+                store_chunk(&mut tx, id, seq, &buffer).await?;
+                seq += 1;
+                buffer = rest;
+            }
+        }
+        if !buffer.is_empty() {
+            store_chunk(&mut tx, id, seq, &buffer).await?;
+        }
+        let sniffed = match sniff(&head) {
+            Ok(sniffed) => sniffed,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let metrics: Vec<(String, String)> = member_metrics(&mut tx, user.id)
+            .await?
+            .into_iter()
+            .map(|m| (m.key, m.name))
+            .collect();
+        let mapping = guess(&sniffed.headers, &metrics, &user.time_zone);
+        let sha: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        sqlx::query(
+            "UPDATE imports SET size_bytes = $2, sha256 = $3, delimiter = $4, headers = $5, preview = $6, mapping = $7
+              WHERE id = $1",
+        )
+        .bind(id)
+        .bind(size as i64)
+        .bind(&sha)
+        .bind((sniffed.delimiter as char).to_string())
+        .bind(serde_json::to_value(&sniffed.headers)?)
+        .bind(serde_json::to_value(&sniffed.rows)?)
+        .bind(serde_json::to_value(&mapping)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(user_id = user.id, import_id = id, bytes = size, "file uploaded");
+        Ok(Ok(id))
+    }
+    .await;
+    match result {
+        Ok(Ok(id)) => Redirect::to(&format!("/track/import/{id}")).into_response(),
+        Ok(Err(reason)) => back_to("/track/import", &reason),
+        Err(error) => failed(error),
+    }
+}
+
+async fn store_chunk(
+    tx: &mut sqlx::PgConnection,
+    import: i64,
+    seq: i32,
+    data: &[u8],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO import_chunks (import_id, seq, data) VALUES ($1, $2, $3)")
+        .bind(import)
+        .bind(seq)
+        .bind(data)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// POST /track/import/{id}/start: the mapping as `col0`, `col1`, … roles and
+/// `time_zone`; queues the import job and goes back to the import's page.
+pub async fn start(
+    State(pool): State<PgPool>,
+    session: Session,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let page = format!("/track/import/{id}");
+    let user = match member(&pool, &session).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return Redirect::to("/login?next=%2Ftrack%2Fimport").into_response(),
+        Err(error) => return failed(error),
+    };
+    let row: Option<(String, serde_json::Value)> =
+        match sqlx::query_as("SELECT status, headers FROM imports WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user.id)
+            .fetch_optional(&pool)
+            .await
+        {
+            Ok(row) => row,
+            Err(error) => return failed(error.into()),
+        };
+    let Some((status, headers)) = row else {
+        return (StatusCode::NOT_FOUND, "No such import.").into_response();
+    };
+    if status != "uploaded" && status != "failed" {
+        return Redirect::to(&page).into_response();
+    }
+    let headers: Vec<String> = serde_json::from_value(headers).unwrap_or_default();
+    let time_zone = form
+        .get("time_zone")
+        .map(|zone| zone.trim().to_string())
+        .unwrap_or_default();
+    if time_zone.parse::<chrono_tz::Tz>().is_err() {
+        return back_to(&page, "Give the time zone as in America/Los_Angeles.");
+    }
+    let mut mapping = Mapping {
+        time_zone,
+        ..Mapping::default()
+    };
+    for (column, header) in headers.iter().enumerate() {
+        let role = form
+            .get(&format!("col{column}"))
+            .map(String::as_str)
+            .unwrap_or("ignore");
+        let slot = match role {
+            "time" => &mut mapping.time,
+            "metric" => &mut mapping.metric,
+            "value" => &mut mapping.value,
+            "unit" => &mut mapping.unit,
+            "note" => &mut mapping.note,
+            "ignore" => continue,
+            other => match other.strip_prefix("m:") {
+                Some(key) => {
+                    mapping
+                        .wide
+                        .push((column, key.to_string(), split_header(header).1));
+                    continue;
+                }
+                None => return back_to(&page, "Choose what each column holds."),
+            },
+        };
+        if slot.is_some() {
+            return back_to(
+                &page,
+                &format!("Only one column can be the {}.", role.replace('_', " ")),
+            );
+        }
+        *slot = Some(column);
+    }
+    if mapping.metric.is_some() != mapping.value.is_some() {
+        return back_to(
+            &page,
+            "Choose both the metric name column and the value column.",
+        );
+    }
+    if let Err(reason) = mapping.check(headers.len()) {
+        return back_to(&page, &reason);
+    }
+    let result: Result<()> = async {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "UPDATE imports SET mapping = $2, status = 'queued', error = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .bind(serde_json::to_value(&mapping)?)
+        .execute(&mut *tx)
+        .await?;
+        crate::jobs::enqueue(&mut tx, &ImportCsv { import_id: id }).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&page).into_response(),
+        Err(error) => failed(error),
+    }
+}
+
+/// Job: import one uploaded CSV file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportCsv {
+    pub import_id: i64,
+}
+
+/// Parsed rows on their way from the CSV reader's thread: (line, byte offset after the
+/// row, cells).
+type Rows = Vec<(u64, u64, Vec<String>)>;
+
+impl Job for ImportCsv {
+    const KIND: &'static str = "import_csv";
+    const QUEUE: &'static str = "pipeline";
+    const MAX_ATTEMPTS: i32 = 5;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(self.import_id.to_string())
+    }
+
+    async fn run(self, context: JobContext) -> Result<()> {
+        let pool = context.pool.clone();
+        let outcome = import(&context, self.import_id).await;
+        if let Err(error) = &outcome {
+            sqlx::query(
+                "UPDATE imports SET status = 'failed', error = $2 WHERE id = $1 AND status <> 'done'",
+            )
+            .bind(self.import_id)
+            .bind("The import stopped because of an error on our side; start it again to resume.")
+            .execute(&pool)
+            .await?;
+            tracing::error!(
+                import_id = self.import_id,
+                error = format!("{error:#}"),
+                "import failed"
+            );
+        }
+        outcome
+    }
+}
+
+async fn import(context: &JobContext, id: i64) -> Result<()> {
+    let pool = &context.pool;
+    let row: Option<(i64, String, String, serde_json::Value, i64, i64)> = sqlx::query_as(
+        "UPDATE imports SET status = 'running', started_at = coalesce(started_at, now())
+          WHERE id = $1 AND status IN ('queued', 'running', 'failed')
+          RETURNING user_id, sha256, delimiter, mapping, last_line, size_bytes",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    let Some((user_id, sha, delimiter, mapping, last_line, size)) = row else {
+        return Ok(()); // deleted, or already done
+    };
+    let mapping: Mapping = serde_json::from_value(mapping).context("reading the mapping")?;
+    let metrics = {
+        let mut conn = pool.acquire().await?;
+        member_metrics(&mut conn, user_id).await?
+    };
+    let by_key: HashMap<String, &MetricRow> = metrics
+        .iter()
+        .flat_map(|m| [(m.key.clone(), m), (m.name.to_lowercase(), m)])
+        .collect();
+    let chunks: i32 =
+        sqlx::query_scalar("SELECT count(*)::int FROM import_chunks WHERE import_id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+
+    // The file streams chunk by chunk into a CSV reader on a blocking thread, which
+    // hands back parsed rows in batches: memory stays at a few chunks and batches.
+    let (bytes_in, bytes_out) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+    let (rows_in, mut rows_out) = tokio::sync::mpsc::channel::<Result<Rows, String>>(2);
+    let delimiter = delimiter.bytes().next().unwrap_or(b',');
+    let reader = tokio::task::spawn_blocking(move || read_rows(bytes_out, rows_in, delimiter));
+    let feeder_pool = pool.clone();
+    let feeder = tokio::spawn(async move {
+        for seq in 0..chunks {
+            let data: Vec<u8> = sqlx::query_scalar(
+                "SELECT data FROM import_chunks WHERE import_id = $1 AND seq = $2",
+            )
+            .bind(id)
+            .bind(seq)
+            .fetch_one(&feeder_pool)
+            .await?;
+            if bytes_in.send(data).await.is_err() {
+                break; // the reader stopped
+            }
+        }
+        anyhow::Ok(())
+    });
+
+    let mut header_skipped = false;
+    while let Some(batch) = rows_out.recv().await {
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(reason) => {
+                sqlx::query("UPDATE imports SET status = 'failed', error = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(reason)
+                    .execute(pool)
+                    .await?;
+                return Ok(());
+            }
+        };
+        let mut keys = Vec::new();
+        let mut payloads = Vec::new();
+        let mut errors: Vec<(i64, String)> = Vec::new();
+        let (mut rows, mut rejected) = (0i64, 0i64);
+        let mut position = (last_line, 0u64);
+        let now = chrono::Utc::now();
+        for (line, offset, cells) in batch {
+            position = (line as i64, offset);
+            if !header_skipped {
+                header_skipped = true;
+                continue;
+            }
+            if (line as i64) <= last_line {
+                continue; // landed before a retry
+            }
+            rows += 1;
+            let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+            for (suffix, entry) in mapping.entries(&cells) {
+                match verdict(&entry, &by_key, &mapping.time_zone, now) {
+                    Ok(()) => {
+                        keys.push(format!("{sha}:{line}{suffix}"));
+                        payloads.push(serde_json::to_value(&entry)?);
+                    }
+                    Err(reason) => {
+                        rejected += 1;
+                        errors.push((line as i64, reason));
+                    }
+                }
+            }
+        }
+        let mut tx = pool.begin().await?;
+        let landed: i64 = if keys.is_empty() {
+            0
+        } else {
+            sqlx::query_scalar(
+                "WITH landed AS (
+                     INSERT INTO raw_observations (user_id, source, idempotency_key, payload)
+                     SELECT $1, 'csv', k.key, $3::jsonb -> (k.ord::int - 1)
+                       FROM unnest($2::text[]) WITH ORDINALITY AS k(key, ord)
+                     ON CONFLICT (user_id, source, idempotency_key) DO NOTHING
+                     RETURNING 1)
+                 SELECT count(*) FROM landed",
+            )
+            .bind(user_id)
+            .bind(&keys)
+            .bind(serde_json::Value::Array(payloads))
+            .fetch_one(&mut *tx)
+            .await?
+        };
+        if landed > 0 {
+            enqueue_distill(&mut tx, user_id).await?;
+        }
+        if !errors.is_empty() {
+            let (lines, messages): (Vec<i64>, Vec<String>) = errors.into_iter().unzip();
+            sqlx::query(
+                "INSERT INTO import_errors (import_id, line, message)
+                 SELECT $1, e.line, e.message FROM unnest($2::bigint[], $3::text[]) AS e(line, message)
+                  LIMIT greatest(0, $4 - (SELECT count(*) FROM import_errors WHERE import_id = $1))",
+            )
+            .bind(id)
+            .bind(&lines)
+            .bind(&messages)
+            .bind(KEPT_ERRORS)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE imports SET rows_done = rows_done + $2, accepted = accepted + $3,
+                    duplicates = duplicates + $4, rejected = rejected + $5,
+                    last_line = greatest(last_line, $6), bytes_done = greatest(bytes_done, $7)
+              WHERE id = $1",
+        )
+        .bind(id)
+        .bind(rows)
+        .bind(landed)
+        .bind(keys.len() as i64 - landed)
+        .bind(rejected)
+        .bind(position.0)
+        .bind(position.1 as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let percent = if size > 0 {
+            position.1 as f32 * 100.0 / size as f32
+        } else {
+            100.0
+        };
+        context.progress(percent, "importing").await?;
+    }
+    feeder.await??;
+    reader.await?;
+    sqlx::query(
+        "UPDATE imports SET status = 'done', finished_at = now(), bytes_done = size_bytes WHERE id = $1",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    // The file has served its purpose; the rows are landed.
+    sqlx::query("DELETE FROM import_chunks WHERE import_id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Checks one entry as Distill will.
+fn verdict(
+    entry: &RawEntry,
+    metrics: &HashMap<String, &MetricRow>,
+    zone: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> std::result::Result<(), String> {
+    if entry.value.trim().is_empty() {
+        return Err("The row has no value.".into());
+    }
+    let metric = metrics
+        .get(entry.metric.trim())
+        .or_else(|| metrics.get(&entry.metric.trim().to_lowercase()))
+        .ok_or_else(|| {
+            if entry.metric.trim().is_empty() {
+                "The row names no metric.".to_string()
+            } else {
+                format!("There is no metric called “{}”.", entry.metric.trim())
+            }
+        })?;
+    check(entry, metric, zone, now).map(|_| ())
+}
+
+/// A `Read` over the chunks the async side sends.
+struct Chunks {
+    source: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    current: std::io::Cursor<Vec<u8>>,
+}
+
+impl std::io::Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let read = self.current.read(buf)?;
+            if read > 0 || buf.is_empty() {
+                return Ok(read);
+            }
+            match self.source.blocking_recv() {
+                Some(next) => self.current = std::io::Cursor::new(next),
+                None => return Ok(0),
+            }
+        }
+    }
+}
+
+/// The CSV reader's thread: rows in batches, each with its line and the byte offset
+/// after it; a malformed file ends with the reason.
+fn read_rows(
+    source: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    sink: tokio::sync::mpsc::Sender<std::result::Result<Rows, String>>,
+    delimiter: u8,
+) {
+    let chunks = Chunks {
+        source,
+        current: std::io::Cursor::new(Vec::new()),
+    };
+    let mut reader = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(chunks);
+    let mut record = ::csv::StringRecord::new();
+    let mut batch: Rows = Vec::with_capacity(BATCH_ROWS);
+    let mut first = true;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {
+                let line = record.position().map_or(0, |p| p.line());
+                let mut cells: Vec<String> = record.iter().map(str::to_string).collect();
+                if first {
+                    // A byte-order mark is not part of the first header.
+                    if let Some(cell) = cells.first_mut() {
+                        *cell = cell.trim_start_matches('\u{feff}').to_string();
+                    }
+                    first = false;
+                }
+                batch.push((line, reader.position().byte(), cells));
+                if batch.len() == BATCH_ROWS
+                    && sink.blocking_send(Ok(std::mem::take(&mut batch))).is_err()
+                {
+                    return;
+                }
+            }
+            Ok(false) => break,
+            Err(error) => {
+                let line = error.position().map_or(0, |p| p.line());
+                let reason = match error.kind() {
+                    ::csv::ErrorKind::Utf8 { .. } => format!(
+                        "Line {line} is not UTF-8 text; save the file as CSV (UTF-8) and import it again."
+                    ),
+                    _ => format!("Line {line} could not be read as CSV: {error}."),
+                };
+                let _ = sink.blocking_send(Ok(std::mem::take(&mut batch)));
+                let _ = sink.blocking_send(Err(reason));
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sink.blocking_send(Ok(batch));
+    }
+}
