@@ -281,6 +281,23 @@ const MATRIX: &[Row] = &[
         Request::Function("delete_entry", &[("id", "{observation}")]),
         NOBODY,
     ),
+    // Imports: each member's own. `{import}` is a demo member's.
+    ("import page", Request::Page("/track/import"), LOGGED_IN),
+    (
+        "list_imports",
+        Request::Function("list_imports", &[]),
+        LOGGED_IN,
+    ),
+    (
+        "get_import (another's)",
+        Request::Function("get_import", &[("id", "{import}")]),
+        NOBODY,
+    ),
+    (
+        "import status page (another's)",
+        Request::Page("/track/import/{import}"),
+        NOBODY,
+    ),
     // API tokens: each member's own. `{token}` is a demo member's.
     ("tokens page", Request::Page("/me/tokens"), LOGGED_IN),
     (
@@ -548,7 +565,15 @@ async fn world() -> World {
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    let import: i64 = sqlx::query_scalar(
+        "INSERT INTO imports (user_id, kind, filename, size_bytes, sha256) VALUES ($1, 'csv', 'x.csv', 0, '') RETURNING id",
+    )
+    .bind(promote_target)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     let ids = vec![
+        ("{import}", import.to_string()),
         ("{observation}", observation.to_string()),
         ("{token}", token.to_string()),
         ("{event}", event.to_string()),

@@ -12,6 +12,7 @@ mod embedded;
 mod health;
 mod helpers;
 mod home;
+mod imports;
 mod jobs;
 mod meetups;
 mod rest;
