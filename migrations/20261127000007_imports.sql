@@ -22,6 +22,8 @@ CREATE TABLE imports (
     accepted    bigint NOT NULL DEFAULT 0,
     duplicates  bigint NOT NULL DEFAULT 0,
     rejected    bigint NOT NULL DEFAULT 0,
+    -- Records of kinds Cohort does not track (Apple Health's flights climbed, say).
+    skipped     bigint NOT NULL DEFAULT 0,
     error       text,
     created_at  timestamptz NOT NULL DEFAULT now(),
     started_at  timestamptz,

@@ -37,7 +37,7 @@ test("import a CSV file: preview, map the columns, watch the progress bar reach 
   await page.getByRole("link", { name: "Import a CSV file" }).click();
   await expect(page).toHaveURL(/\/track\/import$/);
   await fits(page);
-  await page.getByLabel("CSV file (up to 256 MB)").setInputFiles({
+  await page.getByLabel("CSV file, or Apple Health's export.xml (up to 256 MB)").setInputFiles({
     name: "routine.csv",
     mimeType: "text/csv",
     buffer: Buffer.from(csv),

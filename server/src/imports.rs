@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use app::accounts::ssr::user_for_session;
 use app::policy::{allows, Action, Actor};
 use app::track::csv::{guess, sniff, split_header, Mapping};
+use app::track::health;
 use app::track::ssr::{check, enqueue_distill, member_metrics, MetricRow, RawEntry};
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
@@ -136,6 +137,35 @@ pub async fn upload(
         if !buffer.is_empty() {
             store_chunk(&mut tx, id, seq, &buffer).await?;
         }
+        let sha: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let lower = filename.to_lowercase();
+        if lower.ends_with(".zip") {
+            return Ok(Err(
+                "Unzip Apple Health's export.zip and import the export.xml inside it.".into(),
+            ));
+        }
+        if lower.ends_with(".xml") || head.trim_ascii_start().starts_with(b"<?xml") {
+            // Apple Health: no mapping to choose; it starts at once.
+            if !String::from_utf8_lossy(&head).contains("<HealthData") {
+                return Ok(Err(
+                    "This XML file is not an Apple Health export; choose the export.xml from Apple Health's export."
+                        .into(),
+                ));
+            }
+            sqlx::query(
+                "UPDATE imports SET kind = 'apple_health', size_bytes = $2, sha256 = $3, status = 'queued'
+                  WHERE id = $1",
+            )
+            .bind(id)
+            .bind(size as i64)
+            .bind(&sha)
+            .execute(&mut *tx)
+            .await?;
+            crate::jobs::enqueue(&mut tx, &ImportFile { import_id: id }).await?;
+            tx.commit().await?;
+            tracing::info!(user_id = user.id, import_id = id, bytes = size, "Apple Health export uploaded");
+            return Ok(Ok(id));
+        }
         let sniffed = match sniff(&head) {
             Ok(sniffed) => sniffed,
             Err(reason) => return Ok(Err(reason)),
@@ -146,7 +176,6 @@ pub async fn upload(
             .map(|m| (m.key, m.name))
             .collect();
         let mapping = guess(&sniffed.headers, &metrics, &user.time_zone);
-        let sha: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         sqlx::query(
             "UPDATE imports SET size_bytes = $2, sha256 = $3, delimiter = $4, headers = $5, preview = $6, mapping = $7
               WHERE id = $1",
@@ -277,7 +306,7 @@ pub async fn start(
         .bind(serde_json::to_value(&mapping)?)
         .execute(&mut *tx)
         .await?;
-        crate::jobs::enqueue(&mut tx, &ImportCsv { import_id: id }).await?;
+        crate::jobs::enqueue(&mut tx, &ImportFile { import_id: id }).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -288,18 +317,29 @@ pub async fn start(
     }
 }
 
-/// Job: import one uploaded CSV file.
+/// Job: import one uploaded file (CSV or Apple Health).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ImportCsv {
+pub struct ImportFile {
     pub import_id: i64,
 }
 
-/// Parsed rows on their way from the CSV reader's thread: (line, byte offset after the
-/// row, cells).
-type Rows = Vec<(u64, u64, Vec<String>)>;
+/// One unit of a file on its way from the reader's thread: a CSV row or an Apple Health
+/// record, with its line (or its place among the records) and the byte offset after it.
+struct Item {
+    line: u64,
+    offset: u64,
+    piece: Piece,
+}
 
-impl Job for ImportCsv {
-    const KIND: &'static str = "import_csv";
+enum Piece {
+    Cells(Vec<String>),
+    Health(health::Outcome),
+}
+
+type Items = Vec<Item>;
+
+impl Job for ImportFile {
+    const KIND: &'static str = "import_file";
     const QUEUE: &'static str = "pipeline";
     const MAX_ATTEMPTS: i32 = 5;
 
@@ -328,20 +368,40 @@ impl Job for ImportCsv {
     }
 }
 
+/// The import row as the job needs it: member, the file's hash, its kind, delimiter,
+/// mapping, the last line landed, size, and the member's zone.
+type ImportRow = (
+    i64,
+    String,
+    String,
+    String,
+    Option<serde_json::Value>,
+    i64,
+    i64,
+    String,
+);
+
 async fn import(context: &JobContext, id: i64) -> Result<()> {
     let pool = &context.pool;
-    let row: Option<(i64, String, String, serde_json::Value, i64, i64)> = sqlx::query_as(
-        "UPDATE imports SET status = 'running', started_at = coalesce(started_at, now())
-          WHERE id = $1 AND status IN ('queued', 'running', 'failed')
-          RETURNING user_id, sha256, delimiter, mapping, last_line, size_bytes",
+    let row: Option<ImportRow> = sqlx::query_as(
+        "UPDATE imports i SET status = 'running', started_at = coalesce(started_at, now())
+           FROM users u
+          WHERE i.id = $1 AND u.id = i.user_id AND i.status IN ('queued', 'running', 'failed')
+          RETURNING i.user_id, i.sha256, i.kind, i.delimiter, i.mapping, i.last_line, i.size_bytes, u.time_zone",
     )
     .bind(id)
     .fetch_optional(pool)
     .await?;
-    let Some((user_id, sha, delimiter, mapping, last_line, size)) = row else {
+    let Some((user_id, sha, kind, delimiter, mapping, last_line, size, user_zone)) = row else {
         return Ok(()); // deleted, or already done
     };
-    let mapping: Mapping = serde_json::from_value(mapping).context("reading the mapping")?;
+    let mapping: Option<Mapping> = match (kind.as_str(), mapping) {
+        ("csv", Some(mapping)) => {
+            Some(serde_json::from_value(mapping).context("reading the mapping")?)
+        }
+        ("csv", None) => anyhow::bail!("a CSV import without a mapping"),
+        _ => None,
+    };
     let metrics = {
         let mut conn = pool.acquire().await?;
         member_metrics(&mut conn, user_id).await?
@@ -356,12 +416,19 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
             .fetch_one(pool)
             .await?;
 
-    // The file streams chunk by chunk into a CSV reader on a blocking thread, which
-    // hands back parsed rows in batches: memory stays at a few chunks and batches.
+    // The file streams chunk by chunk into a reader on a blocking thread, which hands
+    // back items in batches: memory stays at a few chunks and batches.
     let (bytes_in, bytes_out) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
-    let (rows_in, mut rows_out) = tokio::sync::mpsc::channel::<Result<Rows, String>>(2);
+    let (items_in, mut items_out) = tokio::sync::mpsc::channel::<Result<Items, String>>(2);
     let delimiter = delimiter.bytes().next().unwrap_or(b',');
-    let reader = tokio::task::spawn_blocking(move || read_rows(bytes_out, rows_in, delimiter));
+    let csv = mapping.is_some();
+    let reader = tokio::task::spawn_blocking(move || {
+        if csv {
+            read_rows(bytes_out, items_in, delimiter)
+        } else {
+            read_health(bytes_out, items_in)
+        }
+    });
     let feeder_pool = pool.clone();
     let feeder = tokio::spawn(async move {
         for seq in 0..chunks {
@@ -379,8 +446,11 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
         anyhow::Ok(())
     });
 
-    let mut header_skipped = false;
-    while let Some(batch) = rows_out.recv().await {
+    let zone = mapping
+        .as_ref()
+        .map_or(user_zone.clone(), |m| m.time_zone.clone());
+    let mut header_skipped = !csv;
+    while let Some(batch) = items_out.recv().await {
         let batch = match batch {
             Ok(batch) => batch,
             Err(reason) => {
@@ -395,11 +465,16 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
         let mut keys = Vec::new();
         let mut payloads = Vec::new();
         let mut errors: Vec<(i64, String)> = Vec::new();
-        let (mut rows, mut rejected) = (0i64, 0i64);
+        let (mut rows, mut rejected, mut skipped) = (0i64, 0i64, 0i64);
         let mut position = (last_line, 0u64);
         let now = chrono::Utc::now();
-        for (line, offset, cells) in batch {
-            position = (line as i64, offset);
+        for Item {
+            line,
+            offset,
+            piece,
+        } in batch
+        {
+            position = (position.0.max(line as i64), offset);
             if !header_skipped {
                 header_skipped = true;
                 continue;
@@ -408,9 +483,27 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
                 continue; // landed before a retry
             }
             rows += 1;
-            let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-            for (suffix, entry) in mapping.entries(&cells) {
-                match verdict(&entry, &by_key, &mapping.time_zone, now) {
+            let entries = match piece {
+                Piece::Cells(cells) => {
+                    let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+                    mapping
+                        .as_ref()
+                        .map(|m| m.entries(&cells))
+                        .unwrap_or_default()
+                }
+                Piece::Health(health::Outcome::Entry(entry)) => vec![(String::new(), entry)],
+                Piece::Health(health::Outcome::Skipped) => {
+                    skipped += 1;
+                    Vec::new()
+                }
+                Piece::Health(health::Outcome::Invalid(reason)) => {
+                    rejected += 1;
+                    errors.push((line as i64, reason));
+                    Vec::new()
+                }
+            };
+            for (suffix, entry) in entries {
+                match verdict(&entry, &by_key, &zone, now) {
                     Ok(()) => {
                         keys.push(format!("{sha}:{line}{suffix}"));
                         payloads.push(serde_json::to_value(&entry)?);
@@ -422,6 +515,7 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
                 }
             }
         }
+        let source = if csv { "csv" } else { "apple_health" };
         let mut tx = pool.begin().await?;
         let landed: i64 = if keys.is_empty() {
             0
@@ -429,7 +523,7 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
             sqlx::query_scalar(
                 "WITH landed AS (
                      INSERT INTO raw_observations (user_id, source, idempotency_key, payload)
-                     SELECT $1, 'csv', k.key, $3::jsonb -> (k.ord::int - 1)
+                     SELECT $1, $4, k.key, $3::jsonb -> (k.ord::int - 1)
                        FROM unnest($2::text[]) WITH ORDINALITY AS k(key, ord)
                      ON CONFLICT (user_id, source, idempotency_key) DO NOTHING
                      RETURNING 1)
@@ -438,6 +532,7 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
             .bind(user_id)
             .bind(&keys)
             .bind(serde_json::Value::Array(payloads))
+            .bind(source)
             .fetch_one(&mut *tx)
             .await?
         };
@@ -460,7 +555,7 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
         }
         sqlx::query(
             "UPDATE imports SET rows_done = rows_done + $2, accepted = accepted + $3,
-                    duplicates = duplicates + $4, rejected = rejected + $5,
+                    duplicates = duplicates + $4, rejected = rejected + $5, skipped = skipped + $8,
                     last_line = greatest(last_line, $6), bytes_done = greatest(bytes_done, $7)
               WHERE id = $1",
         )
@@ -471,6 +566,7 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
         .bind(rejected)
         .bind(position.0)
         .bind(position.1 as i64)
+        .bind(skipped)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -526,6 +622,15 @@ struct Chunks {
     current: std::io::Cursor<Vec<u8>>,
 }
 
+impl Chunks {
+    fn new(source: tokio::sync::mpsc::Receiver<Vec<u8>>) -> Chunks {
+        Chunks {
+            source,
+            current: std::io::Cursor::new(Vec::new()),
+        }
+    }
+}
+
 impl std::io::Read for Chunks {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         loop {
@@ -541,38 +646,30 @@ impl std::io::Read for Chunks {
     }
 }
 
-/// The CSV reader's thread: rows in batches, each with its line and the byte offset
-/// after it; a malformed file ends with the reason.
-fn read_rows(
-    source: tokio::sync::mpsc::Receiver<Vec<u8>>,
-    sink: tokio::sync::mpsc::Sender<std::result::Result<Rows, String>>,
-    delimiter: u8,
-) {
-    let chunks = Chunks {
-        source,
-        current: std::io::Cursor::new(Vec::new()),
-    };
+type Sink = tokio::sync::mpsc::Sender<std::result::Result<Items, String>>;
+
+/// The CSV reader's thread: rows in batches; a malformed file ends with the reason.
+fn read_rows(source: tokio::sync::mpsc::Receiver<Vec<u8>>, sink: Sink, delimiter: u8) {
     let mut reader = ::csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(chunks);
+        .from_reader(Chunks::new(source));
     let mut record = ::csv::StringRecord::new();
-    let mut batch: Rows = Vec::with_capacity(BATCH_ROWS);
-    let mut first = true;
+    let mut batch: Items = Vec::with_capacity(BATCH_ROWS);
     loop {
         match reader.read_record(&mut record) {
             Ok(true) => {
                 let line = record.position().map_or(0, |p| p.line());
-                let mut cells: Vec<String> = record.iter().map(str::to_string).collect();
-                if first {
-                    // A byte-order mark is not part of the first header.
-                    if let Some(cell) = cells.first_mut() {
-                        *cell = cell.trim_start_matches('\u{feff}').to_string();
-                    }
-                    first = false;
-                }
-                batch.push((line, reader.position().byte(), cells));
+                let cells: Vec<String> = record
+                    .iter()
+                    .map(|cell| cell.trim_start_matches('\u{feff}').to_string())
+                    .collect();
+                batch.push(Item {
+                    line,
+                    offset: reader.position().byte(),
+                    piece: Piece::Cells(cells),
+                });
                 if batch.len() == BATCH_ROWS
                     && sink.blocking_send(Ok(std::mem::take(&mut batch))).is_err()
                 {
@@ -596,5 +693,179 @@ fn read_rows(
     }
     if !batch.is_empty() {
         let _ = sink.blocking_send(Ok(batch));
+    }
+}
+
+/// The Apple Health reader's thread: every `<Record>` element of `export.xml`, by its
+/// place in the file, in batches; a malformed file ends with the reason.
+fn read_health(source: tokio::sync::mpsc::Receiver<Vec<u8>>, sink: Sink) {
+    use quick_xml::events::Event;
+    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::with_capacity(
+        1 << 16,
+        Chunks::new(source),
+    ));
+    let mut buffer = Vec::new();
+    let mut batch: Items = Vec::with_capacity(BATCH_ROWS);
+    let mut ordinal = 0u64;
+    let mut complete = false;
+    loop {
+        match xml.read_event_into(&mut buffer) {
+            Ok(Event::End(element)) if element.local_name().as_ref() == b"HealthData" => {
+                complete = true;
+            }
+            Ok(Event::Start(element)) | Ok(Event::Empty(element))
+                if element.local_name().as_ref() == b"Record" =>
+            {
+                ordinal += 1;
+                let attributes: Vec<(String, String)> = element
+                    .attributes()
+                    .flatten()
+                    .map(|attribute| {
+                        (
+                            String::from_utf8_lossy(attribute.key.as_ref()).into_owned(),
+                            attribute
+                                .unescape_value()
+                                .map(|value| value.into_owned())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                let outcome = health::record(|name| {
+                    attributes
+                        .iter()
+                        .find(|(key, _)| key == name)
+                        .map(|(_, value)| value.clone())
+                });
+                batch.push(Item {
+                    line: ordinal,
+                    offset: xml.buffer_position(),
+                    piece: Piece::Health(outcome),
+                });
+                if batch.len() == BATCH_ROWS
+                    && sink.blocking_send(Ok(std::mem::take(&mut batch))).is_err()
+                {
+                    return;
+                }
+            }
+            Ok(Event::Eof) if !complete => {
+                let _ = sink.blocking_send(Ok(std::mem::take(&mut batch)));
+                let _ = sink.blocking_send(Err(
+                    "The file ends before </HealthData>: it looks cut off. The records before the cut were imported; export again from Apple Health for the rest."
+                        .into(),
+                ));
+                return;
+            }
+            Ok(Event::Eof) => break,
+            Err(error) => {
+                let at = xml.buffer_position();
+                let _ = sink.blocking_send(Ok(std::mem::take(&mut batch)));
+                let _ = sink.blocking_send(Err(format!(
+                    "The file could not be read as XML at byte {at}: {error}."
+                )));
+                return;
+            }
+            Ok(_) => {}
+        }
+        buffer.clear();
+    }
+    if !batch.is_empty() {
+        let _ = sink.blocking_send(Ok(batch));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Runs a reader over `bytes` (in chunks of `chunk`) the way the job does; returns
+    /// the items' lines and the reason it stopped early, if it did.
+    fn run(
+        bytes: &[u8],
+        chunk: usize,
+        reader: fn(tokio::sync::mpsc::Receiver<Vec<u8>>, Sink),
+    ) -> (Vec<u64>, Option<String>) {
+        let (bytes_in, bytes_out) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+        let (items_in, mut items_out) = tokio::sync::mpsc::channel(2);
+        let thread = std::thread::spawn(move || reader(bytes_out, items_in));
+        let parts: Vec<Vec<u8>> = bytes.chunks(chunk.max(1)).map(<[u8]>::to_vec).collect();
+        let feeder = std::thread::spawn(move || {
+            for part in parts {
+                if bytes_in.blocking_send(part).is_err() {
+                    break; // the reader stopped
+                }
+            }
+        });
+        let (mut lines, mut stopped) = (Vec::new(), None);
+        while let Some(batch) = items_out.blocking_recv() {
+            match batch {
+                Ok(items) => lines.extend(items.iter().map(|item| item.line)),
+                Err(reason) => stopped = Some(reason),
+            }
+        }
+        thread.join().unwrap();
+        feeder.join().unwrap();
+        (lines, stopped)
+    }
+
+    fn health_file(kinds: &[usize]) -> String {
+        let types = [
+            "HKQuantityTypeIdentifierStepCount",
+            "HKQuantityTypeIdentifierFlightsClimbed",
+            "HKCategoryTypeIdentifierSleepAnalysis",
+        ];
+        let mut file = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE HealthData [\n<!ELEMENT HealthData (Record*)>\n]>\n<HealthData locale=\"en_US\">\n");
+        for (n, kind) in kinds.iter().enumerate() {
+            file.push_str(&format!(
+                " <Record type=\"{}\" unit=\"count\" startDate=\"2026-11-01 07:{:02}:00 -0800\" endDate=\"2026-11-01 08:00:00 -0800\" value=\"{n}\">\n  <MetadataEntry key=\"k\" value=\"&amp;\"/>\n </Record>\n",
+                types[kind % 3],
+                n % 60
+            ));
+        }
+        file.push_str("</HealthData>\n");
+        file
+    }
+
+    proptest! {
+        #[test]
+        fn every_record_of_an_export_is_read_whatever_the_chunking(
+            kinds in proptest::collection::vec(0usize..3, 0..300),
+            chunk in 1usize..5000,
+        ) {
+            let file = health_file(&kinds);
+            let (lines, stopped) = run(file.as_bytes(), chunk, read_health);
+            prop_assert_eq!(stopped, None);
+            prop_assert_eq!(lines, (1..=kinds.len() as u64).collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn any_bytes_end_in_items_or_a_reason_never_a_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..3000),
+            chunk in 1usize..700,
+        ) {
+            let _ = run(&bytes, chunk, read_health);
+            let _ = run(&bytes, chunk, |source, sink| read_rows(source, sink, b','));
+        }
+
+        #[test]
+        fn a_cut_export_says_so(kinds in proptest::collection::vec(0usize..3, 1..50), cut in 0.0f64..0.97) {
+            let file = health_file(&kinds);
+            let end = ((file.len() as f64) * cut) as usize;
+            let (_, stopped) = run(&file.as_bytes()[..end], 512, read_health);
+            prop_assert!(stopped.is_some());
+        }
+
+        #[test]
+        fn csv_rows_keep_their_lines_across_chunks(rows in 1usize..400, chunk in 1usize..300) {
+            let mut file = String::from("time,steps\n");
+            for n in 0..rows {
+                file.push_str(&format!("2026-11-01,\"{n}\nwith a line break\"\n"));
+            }
+            let (lines, stopped) = run(file.as_bytes(), chunk, |source, sink| read_rows(source, sink, b','));
+            prop_assert_eq!(stopped, None);
+            // The header is line 1; each row takes two lines.
+            let expected: Vec<u64> = std::iter::once(1).chain((0..rows as u64).map(|n| 2 + 2 * n)).collect();
+            prop_assert_eq!(lines, expected);
+        }
     }
 }

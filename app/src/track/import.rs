@@ -31,6 +31,10 @@ pub struct ImportView {
     pub accepted: i64,
     pub duplicates: i64,
     pub rejected: i64,
+    /// Records of kinds Cohort does not track.
+    pub skipped: i64,
+    /// "csv" or "apple_health".
+    pub kind: String,
     /// The first rows that could not be imported: (line, why).
     pub errors: Vec<(i64, String)>,
     pub error: Option<String>,
@@ -115,6 +119,8 @@ pub mod ssr {
         i64,
         Option<String>,
         DateTime<Utc>,
+        i64,
+        String,
     );
 
     pub async fn import_view(id: i64) -> Result<ImportView, ServerFnError> {
@@ -122,7 +128,7 @@ pub mod ssr {
         let pool = pool()?;
         let row: Option<Row> = sqlx::query_as(
             "SELECT id, filename, size_bytes, status, headers, preview, mapping, bytes_done,
-                    rows_done, accepted, duplicates, rejected, error, created_at
+                    rows_done, accepted, duplicates, rejected, error, created_at, skipped, kind
                FROM imports WHERE id = $1 AND user_id = $2",
         )
         .bind(id)
@@ -145,6 +151,8 @@ pub mod ssr {
             rejected,
             error,
             created,
+            skipped,
+            kind,
         ) = row.ok_or_else(|| not_found("import"))?;
         let headers: Vec<String> = serde_json::from_value(headers).unwrap_or_default();
         let mapping: Mapping = mapping
@@ -190,6 +198,8 @@ pub mod ssr {
             accepted,
             duplicates,
             rejected,
+            skipped,
+            kind,
             errors,
             error,
             created: when_label(created, &user.time_zone, Utc::now()),
@@ -243,16 +253,21 @@ pub fn ImportPage() -> impl IntoView {
         <Title text="Import" />
         <div class="track import-page" data-hydrated=move || hydrated.get().to_string()>
             <p class="crumbs"><a href="/track">"Track"</a></p>
-            <h1>"Import a CSV file"</h1>
+            <h1>"Import your data"</h1>
             <p class="muted">
                 "One row per reading (a time, a metric, a value and maybe a unit and a note), or one row per day "
                 "with a column per metric (“Steps”, “Weight (lb)”). You will see the first rows and choose what "
                 "each column is before anything is imported. Importing the same file again adds nothing."
             </p>
+            <p class="muted">
+                "From an iPhone: Health, your picture, “Export All Health Data”; unzip the export and upload its "
+                <code>"export.xml"</code>". Steps, sleep, weight, body fat, heart rate, resting heart rate, active "
+                "energy, walking distance, blood glucose, body temperature, caffeine, exercise and mindful minutes are imported."
+            </p>
             {move || query.read().get("error").map(|error| view! { <p class="error" role="alert">{error}</p> })}
             <form method="post" action="/track/import" enctype="multipart/form-data" class="form upload-form">
-                <label for="import-file">"CSV file (up to 256 MB)"</label>
-                <input id="import-file" type="file" name="file" accept=".csv,.tsv,.txt,text/csv" required />
+                <label for="import-file">"CSV file, or Apple Health's export.xml (up to 256 MB)"</label>
+                <input id="import-file" type="file" name="file" accept=".csv,.tsv,.txt,.xml,text/csv,text/xml" required />
                 <button type="submit">"Upload and preview"</button>
             </form>
             <h2>"Your imports"</h2>
@@ -343,10 +358,14 @@ fn ImportDetail(import: ImportView) -> impl IntoView {
     let mapping = import.status == "uploaded" || import.status == "failed";
     let progress = (!mapping || import.status == "failed").then(|| {
         let percent = import.percent;
-        let counts = format!(
-            "{} rows read · {} added · {} already there · {} not imported",
+        let read = if import.kind == "apple_health" { "records read" } else { "rows read" };
+        let mut counts = format!(
+            "{} {read} · {} added · {} already there · {} not imported",
             import.rows_done, import.accepted, import.duplicates, import.rejected
         );
+        if import.skipped > 0 {
+            counts.push_str(&format!(" · {} of kinds Cohort does not track", import.skipped));
+        }
         view! {
             <section class="import-progress" aria-label="Progress">
                 <progress max="100" value=format!("{percent:.1}") aria-label="Import progress"></progress>

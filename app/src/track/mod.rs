@@ -10,6 +10,8 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod csv;
+#[cfg(feature = "ssr")]
+pub mod health;
 pub mod import;
 mod pages;
 #[cfg(feature = "ssr")]

@@ -191,7 +191,7 @@ pub fn cohort_runner(pool: PgPool, workers: usize, services: Arc<Services>) -> R
         .register::<app::jobs::SettleSeats>()
         .register::<crate::meetups::SendEmail>()
         .register::<app::track::ssr::Distill>()
-        .register::<crate::imports::ImportCsv>()
+        .register::<crate::imports::ImportFile>()
 }
 
 #[cfg(test)]
