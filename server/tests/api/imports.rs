@@ -335,3 +335,124 @@ async fn bad_files_and_mappings_are_clear_errors() {
         "/login?next=%2Ftrack%2Fimport"
     );
 }
+
+const HEALTH: &str = include_str!("../fixtures/apple-health-export.xml");
+
+#[tokio::test]
+async fn an_apple_health_export_imports_its_records_once() {
+    let app = TestApp::spawn().await;
+    let (quinn, id) = member(&app, "quinn@example.org").await;
+    let location = upload(&app, &quinn, "export.xml", HEALTH.as_bytes().to_vec()).await;
+    let import = location.strip_prefix("/track/import/").unwrap().to_string();
+    let (_, queued) = view(&app, &quinn, &import).await;
+    assert_eq!(
+        (&queued["status"], &queued["kind"]),
+        (&Value::from("queued"), &Value::from("apple_health"))
+    );
+    run_jobs(&app).await;
+    let (_, done) = view(&app, &quinn, &import).await;
+    assert_eq!(done["status"], "done", "{done}");
+    // 453 records: 42 are stages or kinds Cohort does not track (in bed, awake,
+    // flights climbed); the other 411 are imported.
+    assert_eq!(
+        (
+            &done["rows_done"],
+            &done["accepted"],
+            &done["skipped"],
+            &done["rejected"]
+        ),
+        (
+            &Value::from(453),
+            &Value::from(411),
+            &Value::from(42),
+            &Value::from(0)
+        ),
+        "{done}"
+    );
+    let counts: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT m.key, count(*) FROM observations o JOIN metrics m ON m.id = o.metric_id
+          WHERE o.user_id = $1 GROUP BY m.key ORDER BY m.key",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
+    assert_eq!(counts["steps"], 14 * 15);
+    assert_eq!(counts["sleep"], 14 * 5);
+    assert_eq!(counts["heart_rate"], 14 * 3);
+    assert_eq!(counts["weight"], 7);
+    assert_eq!(counts["body_fat"], 7);
+    assert_eq!(counts["meditation"], 5);
+    assert_eq!(counts["caffeine"], 14);
+    let (weight, fat, note): (f64, f64, String) = sqlx::query_as(
+        "SELECT (SELECT value FROM observations o JOIN metrics m ON m.id = o.metric_id WHERE o.user_id = $1 AND m.key = 'weight' ORDER BY observed_at LIMIT 1),
+                (SELECT value FROM observations o JOIN metrics m ON m.id = o.metric_id WHERE o.user_id = $1 AND m.key = 'body_fat' ORDER BY observed_at LIMIT 1),
+                (SELECT note FROM observations o JOIN metrics m ON m.id = o.metric_id WHERE o.user_id = $1 AND m.key = 'caffeine' LIMIT 1)",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        (60.0..80.0).contains(&weight),
+        "pounds became kilograms: {weight}"
+    );
+    assert!(
+        (21.0..=23.0).contains(&fat),
+        "a fraction became a percentage: {fat}"
+    );
+    assert_eq!(note, "from Caffeine Tracker");
+
+    // The same export again adds nothing.
+    let again = upload(&app, &quinn, "export.xml", HEALTH.as_bytes().to_vec()).await;
+    run_jobs(&app).await;
+    let (_, twice) = view(&app, &quinn, again.strip_prefix("/track/import/").unwrap()).await;
+    assert_eq!(
+        (&twice["accepted"], &twice["duplicates"]),
+        (&Value::from(0), &Value::from(411))
+    );
+}
+
+#[tokio::test]
+async fn a_broken_or_foreign_xml_file_is_a_clear_error() {
+    let app = TestApp::spawn().await;
+    let (quinn, id) = member(&app, "quinn@example.org").await;
+    let zip = upload(&app, &quinn, "export.zip", b"PK\x03\x04".to_vec()).await;
+    assert!(zip.contains("Unzip%20Apple%20Health"), "{zip}");
+    let foreign = upload(
+        &app,
+        &quinn,
+        "feed.xml",
+        b"<?xml version=\"1.0\"?><rss></rss>".to_vec(),
+    )
+    .await;
+    assert!(
+        foreign.contains("not%20an%20Apple%20Health%20export"),
+        "{foreign}"
+    );
+    // Cut off in the middle of a record: what came before is imported, then it stops
+    // with the reason.
+    let cut = &HEALTH[..HEALTH.find("HKQuantityTypeIdentifierHeartRate").unwrap() + 10];
+    let cut = cut.replacen("</HealthData>", "", 1) + "\"/><Record type=\"x\" </Record>";
+    let location = upload(&app, &quinn, "export.xml", cut.into_bytes()).await;
+    run_jobs(&app).await;
+    let (_, failed) = view(
+        &app,
+        &quinn,
+        location.strip_prefix("/track/import/").unwrap(),
+    )
+    .await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(
+        failed["error"].as_str().unwrap().contains("cut off"),
+        "{failed}"
+    );
+    let landed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM raw_observations WHERE user_id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(landed > 0, "the records before the break are kept");
+}
