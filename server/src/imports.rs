@@ -11,7 +11,7 @@ use app::accounts::ssr::user_for_session;
 use app::policy::{allows, Action, Actor};
 use app::track::csv::{guess, sniff, split_header, Mapping};
 use app::track::health;
-use app::track::ssr::{check, enqueue_distill, member_metrics, MetricRow, RawEntry};
+use app::track::ssr::{check, enqueue_distill, member_metrics, MetricIndex, RawEntry};
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -406,10 +406,7 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
         let mut conn = pool.acquire().await?;
         member_metrics(&mut conn, user_id).await?
     };
-    let by_key: HashMap<String, &MetricRow> = metrics
-        .iter()
-        .flat_map(|m| [(m.key.clone(), m), (m.name.to_lowercase(), m)])
-        .collect();
+    let by_key = MetricIndex::new(&metrics);
     let chunks: i32 =
         sqlx::query_scalar("SELECT count(*)::int FROM import_chunks WHERE import_id = $1")
             .bind(id)
@@ -596,24 +593,17 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
 /// Checks one entry as Distill will.
 fn verdict(
     entry: &RawEntry,
-    metrics: &HashMap<String, &MetricRow>,
+    metrics: &MetricIndex,
     zone: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> std::result::Result<(), String> {
     if entry.value.trim().is_empty() {
         return Err("The row has no value.".into());
     }
-    let metric = metrics
-        .get(entry.metric.trim())
-        .or_else(|| metrics.get(&entry.metric.trim().to_lowercase()))
-        .ok_or_else(|| {
-            if entry.metric.trim().is_empty() {
-                "The row names no metric.".to_string()
-            } else {
-                format!("There is no metric called “{}”.", entry.metric.trim())
-            }
-        })?;
-    check(entry, metric, zone, now).map(|_| ())
+    if entry.metric.trim().is_empty() {
+        return Err("The row names no metric.".into());
+    }
+    check(entry, metrics.find(&entry.metric)?, zone, now).map(|_| ())
 }
 
 /// A `Read` over the chunks the async side sends.

@@ -143,6 +143,31 @@ pub async fn find_metric(
     .await
 }
 
+/// A member's metrics by key and by lower-cased name, as every capture path looks an
+/// entry's metric up (imports and the API may name a metric either way).
+pub struct MetricIndex<'a>(HashMap<String, &'a MetricRow>);
+
+impl<'a> MetricIndex<'a> {
+    pub fn new(metrics: &'a [MetricRow]) -> Self {
+        MetricIndex(
+            metrics
+                .iter()
+                .flat_map(|m| [(m.key.clone(), m), (m.name.to_lowercase(), m)])
+                .collect(),
+        )
+    }
+
+    /// The metric an entry names, or the reason it names none.
+    pub fn find(&self, name: &str) -> Result<&'a MetricRow, String> {
+        let name = name.trim();
+        self.0
+            .get(name)
+            .or_else(|| self.0.get(&name.to_lowercase()))
+            .copied()
+            .ok_or_else(|| format!("There is no metric called “{name}”."))
+    }
+}
+
 /// One entry as a capture path received it: the payload kept in `raw_observations`.
 /// Every field is text, as sent; Distill reads it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -352,22 +377,11 @@ pub async fn distill(pool: &PgPool, user_id: i64, limit: i64) -> Result<Distille
         .await?
         .unwrap_or_else(|| "UTC".into());
     let metrics = member_metrics(&mut tx, user_id).await?;
-    let by_key: HashMap<String, &MetricRow> = metrics
-        .iter()
-        .flat_map(|m| [(m.key.clone(), m), (m.name.to_lowercase(), m)])
-        .collect();
+    let index = MetricIndex::new(&metrics);
     for (raw_id, source, payload) in rows {
         let verdict = serde_json::from_value::<RawEntry>(payload)
             .map_err(|error| format!("The entry could not be read: {error}."))
-            .and_then(|entry| {
-                let metric = by_key
-                    .get(entry.metric.trim())
-                    .or_else(|| by_key.get(&entry.metric.trim().to_lowercase()))
-                    .ok_or_else(|| {
-                        format!("There is no metric called “{}”.", entry.metric.trim())
-                    })?;
-                check(&entry, metric, &zone, now)
-            });
+            .and_then(|entry| check(&entry, index.find(&entry.metric)?, &zone, now));
         let (observation, reason) = match verdict {
             Ok(clean) => {
                 let duplicate: Option<i64> = sqlx::query_scalar(

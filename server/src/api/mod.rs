@@ -14,7 +14,7 @@ pub use types::*;
 
 use crate::startup::{AppState, PublicUrl};
 use app::tokens::ssr::hash as hash_token;
-use app::track::ssr::{check, enqueue_distill, member_metrics, MetricRow, RawEntry};
+use app::track::ssr::{check, enqueue_distill, member_metrics, MetricIndex, RawEntry};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -252,7 +252,7 @@ fn key_of(item: &Value) -> Result<String, String> {
 /// Checks one item as Distill will; the reason when it would be refused.
 fn verdict(
     item: &Value,
-    metrics: &HashMap<String, &MetricRow>,
+    metrics: &MetricIndex,
     zone: &str,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
@@ -261,11 +261,7 @@ fn verdict(
     }
     let entry: RawEntry = serde_json::from_value(item.clone())
         .map_err(|error| format!("This observation could not be read: {error}."))?;
-    let metric = metrics
-        .get(entry.metric.trim())
-        .or_else(|| metrics.get(&entry.metric.trim().to_lowercase()))
-        .ok_or_else(|| format!("There is no metric called “{}”.", entry.metric.trim()))?;
-    check(&entry, metric, zone, now).map(|_| ())
+    check(&entry, metrics.find(&entry.metric)?, zone, now).map(|_| ())
 }
 
 /// Send observations.
@@ -334,10 +330,7 @@ pub async fn post_observations(
         let mut conn = pool.acquire().await?;
         member_metrics(&mut conn, caller.user_id).await?
     };
-    let by_key: HashMap<String, &MetricRow> = metrics
-        .iter()
-        .flat_map(|m| [(m.key.clone(), m), (m.name.to_lowercase(), m)])
-        .collect();
+    let by_key = MetricIndex::new(&metrics);
     let mut results: Vec<ItemResult> = Vec::with_capacity(items.len());
     let (mut keys, mut payloads) = (Vec::new(), Vec::new());
     for (index, item) in items.iter().enumerate() {
