@@ -145,6 +145,19 @@ fn leptos_options(addr: SocketAddr, site_root: &Path) -> LeptosOptions {
         .build()
 }
 
+/// The app's routes, generated once per process.
+///
+/// Leptos generates the list by rendering the app with resource loading suppressed, and
+/// that switch is process-wide (`leptos_server`'s `IS_SUPPRESSING_RESOURCE_LOAD`): a page
+/// rendered on another thread while a list is generated never loads its data and its
+/// response never ends. Generating once, before any router exists, keeps every render
+/// clear of it however many routers a process builds (the tests build one per test).
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSettings) -> Router {
     let public_origin = settings
         .public_url
@@ -166,7 +179,7 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
     let origin_policy = OriginPolicy {
         public_origin: public_origin.clone(),
     };
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let state = AppState {
         leptos_options: leptos_options.clone(),
         pool: pool.clone(),

@@ -140,11 +140,14 @@ impl TestApp {
         }
     }
 
-    /// A browser-like client: keeps cookies, does not follow redirects.
+    /// A browser-like client: keeps cookies, does not follow redirects, and gives up on an
+    /// answer after two minutes, so that a response that never ends fails its test by
+    /// name instead of stalling the whole run.
     pub fn new_client() -> reqwest::Client {
         reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(120))
             .build()
             .expect("building an HTTP client")
     }

@@ -53,3 +53,55 @@ async fn an_unknown_page_is_a_404_with_a_way_back() {
     assert_eq!(response.status(), 404);
     assert!(response.text().await.unwrap().contains("Page not found"));
 }
+
+/// Leptos suppresses resource loading process-wide while it lists an app's routes, so a
+/// page rendered meanwhile on another thread used to wait forever for its data. Routers
+/// are built on another thread here, as parallel tests do, while pages render.
+#[tokio::test]
+async fn pages_finish_while_other_routers_are_built() {
+    let app = seeded_app().await;
+    let member = app.member("member@example.org", "Member").await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let builder = std::thread::spawn({
+        let stop = stop.clone();
+        move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let mut built = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                runtime.block_on(async {
+                    let pool = sqlx::postgres::PgPoolOptions::new()
+                        .connect_lazy("postgres://nobody@127.0.0.1:1/unused")
+                        .unwrap();
+                    let settings = cohort::startup::WebSettings::local(
+                        "127.0.0.1:0".parse().unwrap(),
+                        std::path::Path::new("/nonexistent/cohort-site"),
+                    );
+                    cohort::startup::Application::build(&settings, pool)
+                        .await
+                        .unwrap();
+                });
+                built += 1;
+            }
+            built
+        }
+    });
+    let pages = ["/", "/groups/qs-north-bay", "/track", "/me", "/me/tokens"];
+    for round in 0..60 {
+        for page in pages {
+            let url = format!("{}{page}", app.address);
+            let body = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+                member.get(&url).send().await?.text().await
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{page} never finished (round {round})"))
+            .unwrap();
+            assert!(body.contains("<html"), "{page}: {body}");
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let built = builder.join().unwrap();
+    assert!(built > 0, "no router was built meanwhile");
+}
