@@ -6,6 +6,7 @@
 //! batch, so the page's progress bar is exact and a retried job resumes where it was.
 
 use crate::jobs::{Job, JobContext};
+use crate::readers;
 use anyhow::{Context, Result};
 use app::accounts::ssr::user_for_session;
 use app::policy::{allows, Action, Actor};
@@ -638,129 +639,67 @@ impl std::io::Read for Chunks {
 
 type Sink = tokio::sync::mpsc::Sender<std::result::Result<Items, String>>;
 
-/// The CSV reader's thread: rows in batches; a malformed file ends with the reason.
-fn read_rows(source: tokio::sync::mpsc::Receiver<Vec<u8>>, sink: Sink, delimiter: u8) {
-    let mut reader = ::csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(Chunks::new(source));
-    let mut record = ::csv::StringRecord::new();
-    let mut batch: Items = Vec::with_capacity(BATCH_ROWS);
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
-                let cells: Vec<String> = record
-                    .iter()
-                    .map(|cell| cell.trim_start_matches('\u{feff}').to_string())
-                    .collect();
-                batch.push(Item {
-                    line,
-                    offset: reader.position().byte(),
-                    piece: Piece::Cells(cells),
-                });
-                if batch.len() == BATCH_ROWS
-                    && sink.blocking_send(Ok(std::mem::take(&mut batch))).is_err()
-                {
-                    return;
-                }
-            }
-            Ok(false) => break,
-            Err(error) => {
-                let line = error.position().map_or(0, |p| p.line());
-                let reason = match error.kind() {
-                    ::csv::ErrorKind::Utf8 { .. } => format!(
-                        "Line {line} is not UTF-8 text; save the file as CSV (UTF-8) and import it again."
-                    ),
-                    _ => format!("Line {line} could not be read as CSV: {error}."),
-                };
-                let _ = sink.blocking_send(Ok(std::mem::take(&mut batch)));
-                let _ = sink.blocking_send(Err(reason));
-                return;
-            }
+/// Gathers a reader's items into batches for the async side.
+struct Batcher<'a> {
+    sink: &'a Sink,
+    batch: Items,
+}
+
+impl<'a> Batcher<'a> {
+    fn new(sink: &'a Sink) -> Self {
+        Batcher {
+            sink,
+            batch: Vec::with_capacity(BATCH_ROWS),
         }
     }
-    if !batch.is_empty() {
-        let _ = sink.blocking_send(Ok(batch));
+
+    /// `false` once the async side has stopped listening.
+    fn push(&mut self, item: Item) -> bool {
+        self.batch.push(item);
+        self.batch.len() < BATCH_ROWS
+            || self
+                .sink
+                .blocking_send(Ok(std::mem::take(&mut self.batch)))
+                .is_ok()
     }
+
+    /// Sends what is left, then the reason the file ended early, if it did.
+    fn finish(mut self, outcome: std::result::Result<(), String>) {
+        if !self.batch.is_empty() {
+            let _ = self.sink.blocking_send(Ok(std::mem::take(&mut self.batch)));
+        }
+        if let Err(reason) = outcome {
+            let _ = self.sink.blocking_send(Err(reason));
+        }
+    }
+}
+
+/// The CSV reader's thread: rows in batches; a malformed file ends with the reason.
+fn read_rows(source: tokio::sync::mpsc::Receiver<Vec<u8>>, sink: Sink, delimiter: u8) {
+    let mut batcher = Batcher::new(&sink);
+    let outcome = readers::csv_rows(Chunks::new(source), delimiter, |row| {
+        batcher.push(Item {
+            line: row.line,
+            offset: row.offset,
+            piece: Piece::Cells(row.cells),
+        })
+    });
+    batcher.finish(outcome);
 }
 
 /// The Apple Health reader's thread: every `<Record>` element of `export.xml`, by its
 /// place in the file, in batches; a malformed file ends with the reason.
 fn read_health(source: tokio::sync::mpsc::Receiver<Vec<u8>>, sink: Sink) {
-    use quick_xml::events::Event;
-    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::with_capacity(
-        1 << 16,
-        Chunks::new(source),
-    ));
-    let mut buffer = Vec::new();
-    let mut batch: Items = Vec::with_capacity(BATCH_ROWS);
-    let mut ordinal = 0u64;
-    let mut complete = false;
-    loop {
-        match xml.read_event_into(&mut buffer) {
-            Ok(Event::End(element)) if element.local_name().as_ref() == b"HealthData" => {
-                complete = true;
-            }
-            Ok(Event::Start(element)) | Ok(Event::Empty(element))
-                if element.local_name().as_ref() == b"Record" =>
-            {
-                ordinal += 1;
-                let attributes: Vec<(String, String)> = element
-                    .attributes()
-                    .flatten()
-                    .map(|attribute| {
-                        (
-                            String::from_utf8_lossy(attribute.key.as_ref()).into_owned(),
-                            attribute
-                                .unescape_value()
-                                .map(|value| value.into_owned())
-                                .unwrap_or_default(),
-                        )
-                    })
-                    .collect();
-                let outcome = health::record(|name| {
-                    attributes
-                        .iter()
-                        .find(|(key, _)| key == name)
-                        .map(|(_, value)| value.clone())
-                });
-                batch.push(Item {
-                    line: ordinal,
-                    offset: xml.buffer_position(),
-                    piece: Piece::Health(outcome),
-                });
-                if batch.len() == BATCH_ROWS
-                    && sink.blocking_send(Ok(std::mem::take(&mut batch))).is_err()
-                {
-                    return;
-                }
-            }
-            Ok(Event::Eof) if !complete => {
-                let _ = sink.blocking_send(Ok(std::mem::take(&mut batch)));
-                let _ = sink.blocking_send(Err(
-                    "The file ends before </HealthData>: it looks cut off. The records before the cut were imported; export again from Apple Health for the rest."
-                        .into(),
-                ));
-                return;
-            }
-            Ok(Event::Eof) => break,
-            Err(error) => {
-                let at = xml.buffer_position();
-                let _ = sink.blocking_send(Ok(std::mem::take(&mut batch)));
-                let _ = sink.blocking_send(Err(format!(
-                    "The file could not be read as XML at byte {at}: {error}."
-                )));
-                return;
-            }
-            Ok(_) => {}
-        }
-        buffer.clear();
-    }
-    if !batch.is_empty() {
-        let _ = sink.blocking_send(Ok(batch));
-    }
+    let mut batcher = Batcher::new(&sink);
+    let outcome = readers::health_records(Chunks::new(source), |record| {
+        let outcome = health::record(|name| record.get(name).map(str::to_string));
+        batcher.push(Item {
+            line: record.ordinal,
+            offset: record.offset,
+            piece: Piece::Health(outcome),
+        })
+    });
+    batcher.finish(outcome);
 }
 
 #[cfg(test)]

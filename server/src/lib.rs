@@ -17,6 +17,7 @@ pub mod mail;
 pub mod meetups;
 pub mod metrics;
 pub mod pg;
+pub mod readers;
 pub mod security;
 pub mod seed;
 pub mod startup;
