@@ -1,7 +1,8 @@
 //! Benchmark of Capture (not a test): 1,000,000 observations sent to the REST API in
 //! batches of 10,000 (checked item by item, landed in `raw_observations` with their
 //! idempotency keys), beside PostgreSQL `COPY` of the same rows into the same table, in
-//! one run on a throwaway embedded PostgreSQL; then Distill over the first 100,000.
+//! one run on a throwaway embedded PostgreSQL; then Distill over all the API's rows, in
+//! batches of 1,000 as the Distill job takes them.
 //! Request bodies are serialised before the clock starts: the figure is the server's.
 //!
 //!     cargo run --release -p server --example bench_ingest [-- OBSERVATIONS]
@@ -15,7 +16,6 @@ use std::time::Instant;
 const BATCH: usize = 10_000;
 /// Requests in flight at once.
 const CLIENTS: usize = 2;
-const DISTILLED: usize = 100_000;
 
 fn item(n: usize) -> Value {
     let (metric, value) = match n % 4 {
@@ -147,9 +147,10 @@ async fn main() -> Result<()> {
 
     // Distill: checks, converts and promotes landed rows into observations.
     let started = Instant::now();
-    let mut done = 0;
-    while done < DISTILLED.min(count) {
-        let batch = app::track::ssr::distill(&pool, api_user, 1000).await?;
+    let (mut done, mut after) = (0, 0);
+    while done < count {
+        let batch = app::track::ssr::distill(&pool, api_user, 1000, after).await?;
+        after = batch.last_id;
         done += batch.accepted + batch.refused;
         if !batch.more {
             break;

@@ -33,8 +33,10 @@ impl Job for Distill {
     /// crash loses at most the batch in flight, which the retry does again.
     async fn run(self, context: JobContext) -> Result<()> {
         let mut total = (0usize, 0usize);
+        let mut after = 0;
         loop {
-            let done = distill(&context.pool, self.user_id, DISTILL_BATCH).await?;
+            let done = distill(&context.pool, self.user_id, DISTILL_BATCH, after).await?;
+            after = done.last_id;
             total = (total.0 + done.accepted, total.1 + done.refused);
             if !done.more {
                 break;

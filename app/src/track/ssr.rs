@@ -347,25 +347,37 @@ pub struct Distilled {
     pub refused: usize,
     /// The batch was full: there may be more to do.
     pub more: bool,
+    /// The last landed row the batch looked at: the next batch starts after it.
+    pub last_id: i64,
 }
 
-/// Distills up to `limit` of a member's landed entries in one transaction.
-pub async fn distill(pool: &PgPool, user_id: i64, limit: i64) -> Result<Distilled, sqlx::Error> {
+/// Distills up to `limit` of a member's landed entries after the landed row `after` (0:
+/// from the first), in one transaction and a handful of statements whatever the batch's
+/// size: the entries are checked here, then duplicates are looked up, observations
+/// inserted and outcomes written each by one set-based statement.
+pub async fn distill(
+    pool: &PgPool,
+    user_id: i64,
+    limit: i64,
+    after: i64,
+) -> Result<Distilled, sqlx::Error> {
     let now = Utc::now();
     let mut tx = pool.begin().await?;
     let rows: Vec<(i64, String, serde_json::Value)> = sqlx::query_as(
         "SELECT r.id, r.source, r.payload FROM raw_observations r
-          WHERE r.user_id = $1
+          WHERE r.user_id = $1 AND r.id > $3
             AND NOT EXISTS (SELECT 1 FROM raw_outcomes o WHERE o.raw_id = r.id)
           ORDER BY r.id LIMIT $2
           FOR UPDATE SKIP LOCKED",
     )
     .bind(user_id)
     .bind(limit)
+    .bind(after)
     .fetch_all(&mut *tx)
     .await?;
     let mut done = Distilled {
         more: rows.len() as i64 == limit,
+        last_id: rows.last().map_or(after, |row| row.0),
         ..Distilled::default()
     };
     if rows.is_empty() {
@@ -378,71 +390,153 @@ pub async fn distill(pool: &PgPool, user_id: i64, limit: i64) -> Result<Distille
         .unwrap_or_else(|| "UTC".into());
     let metrics = member_metrics(&mut tx, user_id).await?;
     let index = MetricIndex::new(&metrics);
+
+    // Check every entry; of the same value at the same time, the first one counts.
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(rows.len());
+    let mut fresh: Vec<(i64, String, Clean)> = Vec::new();
+    let mut first_of: HashMap<(i64, i64, u64), i64> = HashMap::new();
     for (raw_id, source, payload) in rows {
         let verdict = serde_json::from_value::<RawEntry>(payload)
             .map_err(|error| format!("The entry could not be read: {error}."))
             .and_then(|entry| check(&entry, index.find(&entry.metric)?, &zone, now));
-        let (observation, reason) = match verdict {
+        match verdict {
             Ok(clean) => {
-                let duplicate: Option<i64> = sqlx::query_scalar(
-                    "SELECT id FROM observations WHERE user_id = $1 AND metric_id = $2
-                        AND observed_at = $3 AND value = $4 LIMIT 1",
-                )
-                .bind(user_id)
-                .bind(clean.metric_id)
-                .bind(clean.observed_at)
-                .bind(clean.value)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some(existing) = duplicate {
-                    (
-                        Some(existing),
-                        Some("Already stored: the same value at the same time.".to_string()),
-                    )
-                } else {
-                    let id: Option<i64> = sqlx::query_scalar(
-                        "INSERT INTO observations (user_id, metric_id, observed_at, value, note, tags, source, raw_id)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                         ON CONFLICT (raw_id) DO NOTHING RETURNING id",
-                    )
-                    .bind(user_id)
-                    .bind(clean.metric_id)
-                    .bind(clean.observed_at)
-                    .bind(clean.value)
-                    .bind(&clean.note)
-                    .bind(&clean.tags)
-                    .bind(&source)
-                    .bind(raw_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    (id, None)
+                let key = (
+                    clean.metric_id,
+                    clean.observed_at.timestamp_micros(),
+                    clean.value.to_bits(),
+                );
+                match first_of.get(&key) {
+                    Some(&first) => outcomes.push(Outcome::SameAs(raw_id, first)),
+                    None => {
+                        first_of.insert(key, raw_id);
+                        outcomes.push(Outcome::Fresh(raw_id));
+                        fresh.push((raw_id, source, clean));
+                    }
                 }
             }
-            Err(reason) => (None, Some(reason)),
-        };
-        let accepted = reason.is_none();
-        let written = sqlx::query(
-            "INSERT INTO raw_outcomes (raw_id, user_id, accepted, reason, observation_id)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (raw_id) DO NOTHING",
-        )
-        .bind(raw_id)
-        .bind(user_id)
-        .bind(accepted)
-        .bind(reason.unwrap_or_default())
-        .bind(observation)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if written == 1 {
-            if accepted {
-                done.accepted += 1;
-            } else {
-                done.refused += 1;
-            }
+            Err(reason) => outcomes.push(Outcome::Refused(raw_id, reason)),
         }
     }
+
+    // Entries already stored as observations (from an earlier import, say).
+    let stored: HashMap<i64, i64> = if fresh.is_empty() {
+        HashMap::new()
+    } else {
+        let found: Vec<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT c.raw_id,
+                    (SELECT o.id FROM observations o
+                      WHERE o.user_id = $1 AND o.metric_id = c.metric_id
+                        AND o.observed_at = c.observed_at AND o.value = c.value
+                      LIMIT 1)
+               FROM UNNEST($2::bigint[], $3::bigint[], $4::timestamptz[], $5::float8[])
+                    AS c(raw_id, metric_id, observed_at, value)",
+        )
+        .bind(user_id)
+        .bind(fresh.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
+        .bind(
+            fresh
+                .iter()
+                .map(|(_, _, c)| c.metric_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            fresh
+                .iter()
+                .map(|(_, _, c)| c.observed_at)
+                .collect::<Vec<_>>(),
+        )
+        .bind(fresh.iter().map(|(_, _, c)| c.value).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        found
+            .into_iter()
+            .filter_map(|(raw_id, existing)| existing.map(|id| (raw_id, id)))
+            .collect()
+    };
+    fresh.retain(|(raw_id, _, _)| !stored.contains_key(raw_id));
+
+    // The new observations, in one statement.
+    let inserted: HashMap<i64, i64> = if fresh.is_empty() {
+        HashMap::new()
+    } else {
+        let made: Vec<(i64, i64)> = sqlx::query_as(
+            "INSERT INTO observations (user_id, metric_id, observed_at, value, note, tags, source, raw_id)
+             SELECT $1, c.metric_id, c.observed_at, c.value, c.note,
+                    ARRAY(SELECT jsonb_array_elements_text(c.tags)), c.source, c.raw_id
+               FROM UNNEST($2::bigint[], $3::timestamptz[], $4::float8[], $5::text[],
+                           $6::jsonb[], $7::text[], $8::bigint[])
+                    AS c(metric_id, observed_at, value, note, tags, source, raw_id)
+             ON CONFLICT (raw_id) DO NOTHING RETURNING raw_id, id",
+        )
+        .bind(user_id)
+        .bind(fresh.iter().map(|(_, _, c)| c.metric_id).collect::<Vec<_>>())
+        .bind(fresh.iter().map(|(_, _, c)| c.observed_at).collect::<Vec<_>>())
+        .bind(fresh.iter().map(|(_, _, c)| c.value).collect::<Vec<_>>())
+        .bind(fresh.iter().map(|(_, _, c)| c.note.clone()).collect::<Vec<_>>())
+        .bind(
+            fresh
+                .iter()
+                .map(|(_, _, c)| serde_json::json!(c.tags))
+                .collect::<Vec<_>>(),
+        )
+        .bind(fresh.iter().map(|(_, s, _)| s.clone()).collect::<Vec<_>>())
+        .bind(fresh.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        made.into_iter().collect()
+    };
+
+    // Every entry's outcome, in one statement.
+    const ALREADY: &str = "Already stored: the same value at the same time.";
+    let mut raw_ids = Vec::with_capacity(outcomes.len());
+    let mut accepted = Vec::with_capacity(outcomes.len());
+    let mut reasons = Vec::with_capacity(outcomes.len());
+    let mut observations: Vec<Option<i64>> = Vec::with_capacity(outcomes.len());
+    for outcome in outcomes {
+        let (raw_id, reason, observation) = match outcome {
+            Outcome::Refused(raw_id, reason) => (raw_id, Some(reason), None),
+            Outcome::Fresh(raw_id) => match stored.get(&raw_id) {
+                Some(&existing) => (raw_id, Some(ALREADY.to_string()), Some(existing)),
+                None => (raw_id, None, inserted.get(&raw_id).copied()),
+            },
+            Outcome::SameAs(raw_id, first) => {
+                let observation = stored.get(&first).or_else(|| inserted.get(&first)).copied();
+                (raw_id, Some(ALREADY.to_string()), observation)
+            }
+        };
+        raw_ids.push(raw_id);
+        accepted.push(reason.is_none());
+        reasons.push(reason.unwrap_or_default());
+        observations.push(observation);
+    }
+    let written: Vec<bool> = sqlx::query_scalar(
+        "INSERT INTO raw_outcomes (raw_id, user_id, accepted, reason, observation_id)
+         SELECT c.raw_id, $1, c.accepted, c.reason, c.observation_id
+           FROM UNNEST($2::bigint[], $3::bool[], $4::text[], $5::bigint[])
+                AS c(raw_id, accepted, reason, observation_id)
+         ON CONFLICT (raw_id) DO NOTHING RETURNING accepted",
+    )
+    .bind(user_id)
+    .bind(raw_ids)
+    .bind(accepted)
+    .bind(reasons)
+    .bind(observations)
+    .fetch_all(&mut *tx)
+    .await?;
+    done.accepted = written.iter().filter(|accepted| **accepted).count();
+    done.refused = written.len() - done.accepted;
     tx.commit().await?;
     Ok(done)
+}
+
+/// What Distill decided for one landed entry, before the statements that record it.
+enum Outcome {
+    /// Valid and not seen earlier in the batch.
+    Fresh(i64),
+    /// The same value at the same time as the batch's entry `.1`.
+    SameAs(i64, i64),
+    Refused(i64, String),
 }
 
 /// Now in `zone`, as a datetime-local input wants it.
@@ -681,7 +775,7 @@ pub async fn log_entry(
     tx.commit().await.map_err(internal)?;
     if landed.is_some() {
         // The job is the guarantee; distilling here too makes the entry show at once.
-        if let Err(error) = distill(&pool, user.id, 100).await {
+        if let Err(error) = distill(&pool, user.id, 100, 0).await {
             tracing::warn!(%error, "distilling a quick log inline failed; the job will retry");
         }
     }

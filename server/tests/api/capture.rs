@@ -301,6 +301,46 @@ async fn landed_rows_that_fail_distill_stay_visible_with_the_reason() {
     assert_eq!(refused.len(), 3, "{track}");
     assert!(refused.contains(&"There is no metric called “bogus”."));
 
+    // Later, the same reading again beside a new one: the repeat points at the stored
+    // observation, the new one keeps its note's tags.
+    let mut tx = app.pool.begin().await.unwrap();
+    land(
+        &mut tx,
+        id,
+        "api",
+        "f",
+        &entry("steps", "8000", "2026-11-20"),
+    )
+    .await
+    .unwrap();
+    let tagged = RawEntry {
+        note: "Long #run, #Morning light".into(),
+        ..entry("mood", "7", "2026-11-21T08:00:00Z")
+    };
+    land(&mut tx, id, "api", "g", &tagged).await.unwrap();
+    tx.commit().await.unwrap();
+    drain(&app).await;
+    assert_eq!(counts(&app, id).await, (7, 3, 4));
+    let (first, repeat): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT o.observation_id FROM raw_outcomes o JOIN raw_observations r ON r.id = o.raw_id
+                  WHERE r.user_id = $1 AND r.idempotency_key = 'a'),
+                (SELECT o.observation_id FROM raw_outcomes o JOIN raw_observations r ON r.id = o.raw_id
+                  WHERE r.user_id = $1 AND r.idempotency_key = 'f')",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(repeat, Some(first));
+    let tags: Vec<String> = sqlx::query_scalar(
+        "SELECT tags FROM observations WHERE user_id = $1 AND note LIKE 'Long%'",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(tags, ["run", "morning"]);
+
     // The landing table is append-only.
     let update = sqlx::query("UPDATE raw_observations SET payload = '{}' WHERE user_id = $1")
         .bind(id)
