@@ -12,3 +12,19 @@ impl std::io::Read for Chunked<'_> {
         Ok(n)
     }
 }
+
+/// Reads `file` with `read` twice, whole and `step` bytes at a time, checks that the two
+/// readings agree, and returns the reading.
+pub fn read_both_ways<T: PartialEq + std::fmt::Debug>(
+    file: &[u8],
+    step: usize,
+    read: impl Fn(&mut dyn std::io::Read) -> T,
+) -> T {
+    let whole = read(&mut &file[..]);
+    let chunked = read(&mut Chunked { data: file, step });
+    assert_eq!(
+        whole, chunked,
+        "the reading depends on how the bytes arrive"
+    );
+    whole
+}
