@@ -11,6 +11,7 @@ pub mod admin;
 pub mod errors;
 pub mod events;
 pub mod groups;
+pub mod html;
 #[cfg(feature = "ssr")]
 pub mod jobs;
 pub mod policy;
@@ -28,6 +29,8 @@ use leptos_router::{
 
 /// The HTML document around the app; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    html::send_page_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -43,6 +46,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Sends the browser on to a path on this site after a server function. Every redirect
+/// goes through here: the target passes `accounts::safe_next`, so it can neither leave
+/// the site nor carry a character that `leptos_axum::redirect` would panic on.
+#[cfg(feature = "ssr")]
+pub fn redirect_local(path: &str) {
+    leptos_axum::redirect(&accounts::safe_next(Some(path)));
 }
 
 /// The logged-in member and the actions that change who that is, shared by every page.
@@ -83,9 +94,7 @@ pub fn App() -> impl IntoView {
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Meta name="description" content="Cohort: meetups and shared insight for Quantified Self groups." />
         <Meta name="theme-color" content="#1f4e5f" />
-        <Title formatter=|page: String| {
-            if page.is_empty() { "Cohort".to_string() } else { format!("{page} · Cohort") }
-        } />
+        <Title formatter=html::page_title />
         <Router>
             <header class="site-header">
                 <a href="/" class="brand">

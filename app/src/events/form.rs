@@ -103,7 +103,7 @@ fn EventForm(data: EventFormData) -> impl IntoView {
             <input id="ev-title" name="title" required maxlength="200" value=data.title.clone() />
             {field("title")}
             <label for="ev-body">"Description (Markdown)"</label>
-            <textarea id="ev-body" name="body_md" rows="6">{data.body_md.clone()}</textarea>
+            <textarea id="ev-body" name="body_md" rows="6">{crate::html::textarea_text(data.body_md.clone())}</textarea>
             {field("body_md")}
             <fieldset class="when">
                 <legend>"When"</legend>
