@@ -8,7 +8,7 @@
 //! from attaching it to cross-site POSTs at all: two independent layers.
 
 use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -58,5 +58,176 @@ pub async fn refuse_cross_site(
     } else {
         tracing::warn!(method = %request.method(), uri = %request.uri(), "refused a cross-site request");
         (StatusCode::FORBIDDEN, "Cross-site requests are refused.").into_response()
+    }
+}
+
+/// The policy for responses that are not pages (server functions, the REST API, files,
+/// calendars): nothing in them may load or run anything, and no one may frame them.
+const NON_PAGE_POLICY: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// Headers every response carries.
+///
+/// - `Content-Security-Policy`: pages set their own, with the response's script nonce
+///   (`app::html::content_security_policy`); anything else gets [`NON_PAGE_POLICY`].
+/// - `X-Frame-Options: DENY` beside `frame-ancestors 'none'`, for browsers without CSP 2:
+///   the one-click forms (log out everywhere, revoke a token) cannot be clickjacked.
+/// - `X-Content-Type-Options: nosniff`, `Referrer-Policy: strict-origin-when-cross-origin`.
+/// - `Cache-Control: no-store` on everything but the static assets (scripts, wasm, styles,
+///   images, fonts): pages, server functions and downloads carry personal data, and a
+///   shared or back-button cache must not keep them.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(NON_PAGE_POLICY));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    if !is_static_asset(headers) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Scripts, wasm, styles, images and fonts: the same for everyone, never personal.
+fn is_static_asset(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "application/wasm" | "text/javascript" | "application/javascript" | "text/css"
+    ) || essence.starts_with("image/")
+        || essence.starts_with("font/")
+}
+
+/// The largest server-function request body (axum's default limit, made explicit).
+pub const MAX_SERVER_FN_BODY: usize = 2 * 1024 * 1024;
+
+/// Server functions answer bad input with a 4xx, never a 500.
+///
+/// server_fn answers every failure with 500, including a body it could not read or
+/// arguments it could not parse (`event_id=abc`); and PostgreSQL refuses NUL in text,
+/// which would fail a statement deep inside. So, before a server function runs: a body
+/// over [`MAX_SERVER_FN_BODY`] is 413, and a NUL anywhere in the arguments is 400 with the
+/// reason. After it: an argument error is 400. Errors keep server_fn's encoding
+/// (`ServerError|message` with the `serverfnerror` header), so the page shows the sentence.
+pub async fn server_fn_input(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let is_server_fn = path.starts_with("/api/") && !path.starts_with("/api/v1/");
+    if !is_server_fn {
+        return next.run(request).await;
+    }
+    let fn_path = path.to_string();
+    let query_has_nul = request.uri().query().is_some_and(has_encoded_nul);
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_SERVER_FN_BODY).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return server_fn_refusal(
+                &fn_path,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "That request is too large.",
+            )
+        }
+    };
+    if query_has_nul || bytes.contains(&0) || has_encoded_nul_bytes(&bytes) {
+        return server_fn_refusal(
+            &fn_path,
+            StatusCode::BAD_REQUEST,
+            "Text may not contain NUL characters.",
+        );
+    }
+    let response = next
+        .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    // An error body is a short `Kind|message`; anything longer is not an argument error.
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut parts = parts;
+    let kind = bytes.split(|b| *b == b'|').next().unwrap_or_default();
+    if matches!(kind, b"Args" | b"Deserialization" | b"MissingArg") {
+        tracing::info!(path = %fn_path, "server function refused malformed arguments");
+        return server_fn_refusal(
+            &fn_path,
+            StatusCode::BAD_REQUEST,
+            "Some of the values sent are not in the expected form.",
+        );
+    }
+    parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+fn server_fn_refusal(path: &str, status: StatusCode, message: &str) -> Response {
+    let mut response = (status, format!("ServerError|{message}")).into_response();
+    if let Ok(value) = HeaderValue::from_str(path) {
+        response.headers_mut().insert("serverfnerror", value);
+    }
+    response
+}
+
+fn has_encoded_nul(text: &str) -> bool {
+    has_encoded_nul_bytes(text.as_bytes())
+}
+
+/// `%00` in a URL-encoded form or query.
+fn has_encoded_nul_bytes(bytes: &[u8]) -> bool {
+    bytes.windows(3).any(|w| w == b"%00")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_nul_is_found_anywhere() {
+        assert!(has_encoded_nul("a=1&note=x%00y"));
+        assert!(has_encoded_nul("%00"));
+        assert!(!has_encoded_nul("a=100%25&b=%0A"));
+    }
+
+    #[test]
+    fn only_assets_are_cacheable() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_static_asset(&headers));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/wasm"),
+        );
+        assert!(is_static_asset(&headers));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        assert!(!is_static_asset(&headers));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        assert!(!is_static_asset(&headers));
     }
 }

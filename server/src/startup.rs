@@ -4,7 +4,7 @@
 //! flight.
 
 use crate::health;
-use crate::security::{refuse_cross_site, OriginPolicy};
+use crate::security::{refuse_cross_site, security_headers, server_fn_input, OriginPolicy};
 use anyhow::{Context, Result};
 use app::accounts::ssr::{export_user, user_for_session};
 use app::policy::{allows, Action, Actor};
@@ -232,11 +232,13 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         >(
             move || provide_context(fallback_pool.clone()), shell
         ))
+        .layer(middleware::from_fn(server_fn_input))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
             origin_policy,
             refuse_cross_site,
         ))
+        .layer(middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

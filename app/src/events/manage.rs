@@ -78,7 +78,7 @@ pub fn ManagePage() -> impl IntoView {
                                     };
                                     let guests = (person.guests > 0).then(|| format!(" +{}", person.guests));
                                     view! {
-                                        <li class:present=person.checked_in style:display=move || if visible() { "" } else { "none" } data-name=name.clone()>
+                                        <li class:present=person.checked_in class:filtered-out=move || !visible() data-name=name.clone()>
                                             <span class="who"><strong>{name.clone()}</strong>{guests}" "<span class="muted">{status}</span></span>
                                             <ActionForm action=check attr:class="inline">
                                                 <input type="hidden" name="event_id" value=event_id />
