@@ -1,7 +1,7 @@
 //! Server side of accounts: password hashing (argon2id, off the async threads), sessions
 //! in PostgreSQL (tower-sessions), log-in rate limits and data ownership.
 
-use super::{check_password_length, parse_display_name, safe_next, CurrentUser, Email, FormErrors};
+use super::{check_password_length, parse_display_name, CurrentUser, Email, FormErrors};
 use crate::errors::{internal, unauthorized};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -225,7 +225,7 @@ pub async fn signup(
     tx.commit().await.map_err(internal)?;
     tracing::info!(user_id = id, "account created");
     start_session(&session().await?, id, epoch).await?;
-    leptos_axum::redirect(&safe_next(next.as_deref()));
+    crate::redirect_local(next.as_deref().unwrap_or("/"));
     Ok(FormErrors::default())
 }
 
@@ -237,23 +237,12 @@ pub async fn login(
     let pool = pool()?;
     let email = email.trim().to_lowercase();
     let ip = client_ip().await;
-    let (by_account, by_address): (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE email = $1), count(*) FILTER (WHERE client_ip = $2::inet)
-           FROM login_attempts
-          WHERE NOT succeeded AND attempted_at > now() - make_interval(mins => $3::int)",
-    )
-    .bind(&email)
-    .bind(&ip)
-    .bind(FAILURE_WINDOW_MINUTES as i32)
-    .fetch_one(&pool)
-    .await
-    .map_err(internal)?;
-    if by_account >= MAX_FAILURES_PER_ACCOUNT || by_address >= MAX_FAILURES_PER_ADDRESS {
+    let Some(attempt) = reserve_login_attempt(&pool, &email, ip.as_deref()).await? else {
         tracing::warn!(?ip, "log-in refused: too many failures");
         return Ok(FormErrors::form(format!(
             "Too many failed log-in attempts. Wait {FAILURE_WINDOW_MINUTES} minutes, then try again."
         )));
-    }
+    };
 
     let account: Option<(i64, Option<String>, i32)> =
         sqlx::query_as("SELECT id, password_hash, session_epoch FROM users WHERE email = $1")
@@ -263,31 +252,78 @@ pub async fn login(
             .map_err(internal)?;
     let hash = account.as_ref().and_then(|(_, hash, _)| hash.clone());
     let matches = verify_password(password, hash).await;
-    sqlx::query(
-        "INSERT INTO login_attempts (email, client_ip, succeeded) VALUES ($1, $2::inet, $3)",
-    )
-    .bind(&email)
-    .bind(&ip)
-    .bind(matches)
-    .execute(&pool)
-    .await
-    .map_err(internal)?;
     let (Some((id, _, epoch)), true) = (account, matches) else {
+        // The reserved attempt stays a failure.
         return Ok(FormErrors::form(WRONG_CREDENTIALS));
     };
-    sqlx::query("DELETE FROM login_attempts WHERE email = $1 AND NOT succeeded")
-        .bind(&email)
-        .execute(&pool)
+    let mut tx = pool.begin().await.map_err(internal)?;
+    sqlx::query("UPDATE login_attempts SET succeeded = true WHERE id = $1")
+        .bind(attempt)
+        .execute(&mut *tx)
         .await
         .map_err(internal)?;
+    sqlx::query("DELETE FROM login_attempts WHERE email = $1 AND NOT succeeded")
+        .bind(&email)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
     start_session(&session().await?, id, epoch).await?;
-    leptos_axum::redirect(&safe_next(next.as_deref()));
+    crate::redirect_local(next.as_deref().unwrap_or("/"));
     Ok(FormErrors::default())
+}
+
+/// Checks the failure limits and records this attempt, as a failure until the password
+/// proves right, in one step: the account's and the address's advisory locks are held
+/// while counting and inserting, so simultaneous guesses take turns and at most the
+/// limit of them ever reach the password check. `None` when a limit is reached.
+async fn reserve_login_attempt(
+    pool: &PgPool,
+    email: &str,
+    ip: Option<&str>,
+) -> Result<Option<i64>, ServerFnError> {
+    let mut tx = pool.begin().await.map_err(internal)?;
+    // Always the account first, then the address: two locks in one order cannot deadlock.
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtext('cohort.login.account'), hashtext($1)),
+                pg_advisory_xact_lock(hashtext('cohort.login.address'), hashtext(coalesce($2, '')))",
+    )
+    .bind(email)
+    .bind(ip)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal)?;
+    let (by_account, by_address): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE email = $1), count(*) FILTER (WHERE client_ip = $2::inet)
+           FROM login_attempts
+          WHERE NOT succeeded AND attempted_at > now() - make_interval(mins => $3::int)
+            AND (email = $1 OR client_ip = $2::inet)",
+    )
+    .bind(email)
+    .bind(ip)
+    .bind(FAILURE_WINDOW_MINUTES as i32)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(internal)?;
+    if by_account >= MAX_FAILURES_PER_ACCOUNT || by_address >= MAX_FAILURES_PER_ADDRESS {
+        return Ok(None);
+    }
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO login_attempts (email, client_ip, succeeded) VALUES ($1, $2::inet, false)
+         RETURNING id",
+    )
+    .bind(email)
+    .bind(ip)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(Some(id))
 }
 
 pub async fn logout() -> Result<(), ServerFnError> {
     session().await?.flush().await.map_err(internal)?;
-    leptos_axum::redirect("/");
+    crate::redirect_local("/");
     Ok(())
 }
 
@@ -299,7 +335,7 @@ pub async fn logout_everywhere() -> Result<(), ServerFnError> {
         .await
         .map_err(internal)?;
     session().await?.flush().await.map_err(internal)?;
-    leptos_axum::redirect("/login");
+    crate::redirect_local("/login");
     Ok(())
 }
 
@@ -389,7 +425,7 @@ pub async fn delete_account(password: String) -> Result<FormErrors, ServerFnErro
     erase_user(&pool, user.id).await.map_err(internal)?;
     session().await?.flush().await.map_err(internal)?;
     tracing::info!(user_id = user.id, "account deleted");
-    leptos_axum::redirect("/");
+    crate::redirect_local("/");
     Ok(FormErrors::default())
 }
 
