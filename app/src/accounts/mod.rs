@@ -55,6 +55,9 @@ impl Email {
 /// A display name: trimmed, 1 to 100 characters.
 pub fn parse_display_name(input: &str) -> Result<String, String> {
     let name = input.trim();
+    if name.chars().any(char::is_control) {
+        return Err("Keep the name on one line, without control characters.".into());
+    }
     match name.chars().count() {
         0 => Err("Enter the name other members will see.".into()),
         1..=100 => Ok(name.to_string()),
@@ -109,12 +112,21 @@ impl FormErrors {
     }
 }
 
-/// Where to go after logging in: only paths on this site (no open redirect).
+/// Where to go after logging in: only a path on this site (no open redirect), else `/`.
+///
+/// Parsed, not pattern-matched: one `/` then visible ASCII only. Browsers drop tabs and
+/// newlines from URLs and read `\` as `/`, so `/\t/evil.example` or `/\\evil.example` would
+/// leave the site; anything outside printable ASCII (already percent-encoded in a real
+/// link) is refused too, so the result is always a valid `Location` header.
 pub fn safe_next(next: Option<&str>) -> String {
+    fn is_local_path(path: &str) -> bool {
+        path.starts_with('/')
+            && !matches!(path.as_bytes().get(1), Some(b'/' | b'\\'))
+            && path.len() <= 2048
+            && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    }
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_string()
-        }
+        Some(path) if is_local_path(path) => path.to_string(),
         _ => "/".to_string(),
     }
 }
@@ -204,5 +216,32 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        for hostile in [
+            "/\t/evil.example/",
+            "/\n/x",
+            "/\r\n/x",
+            "/\\evil.example",
+            "/x\\y",
+            "/ /evil.example",
+            "/\u{0}",
+            "/caf\u{e9}",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(Some("/events/3?x=1#a")), "/events/3?x=1#a");
+    }
+
+    proptest::proptest! {
+        /// Whatever comes in, what goes out is a path on this site that a `Location`
+        /// header can carry.
+        #[test]
+        fn next_is_always_a_local_header_safe_path(input in ".{0,40}") {
+            let out = safe_next(Some(&input));
+            proptest::prop_assert!(out.starts_with('/'));
+            proptest::prop_assert!(!out.starts_with("//"));
+            proptest::prop_assert!(out.bytes().all(|b| b.is_ascii_graphic() && b != b'\\'));
+        }
     }
 }

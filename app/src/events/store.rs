@@ -1140,7 +1140,7 @@ pub async fn save_event(
         }
     };
     tx.commit().await.map_err(internal)?;
-    leptos_axum::redirect(&format!("/events/{target}"));
+    crate::redirect_local(&format!("/events/{target}"));
     Ok(FormErrors::default())
 }
 

@@ -277,6 +277,6 @@ pub async fn create_group(
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
-    leptos_axum::redirect(&format!("/groups/{slug}"));
+    crate::redirect_local(&format!("/groups/{slug}"));
     Ok(FormErrors::default())
 }
