@@ -262,6 +262,19 @@ pub fn check(
     zone: &str,
     now: DateTime<Utc>,
 ) -> Result<Clean, String> {
+    // PostgreSQL cannot store NUL in text or JSON: refused here, this entry alone, on
+    // every capture path (quick log, API, imports, Distill).
+    let fields = [
+        &entry.metric,
+        &entry.value,
+        &entry.unit,
+        &entry.at,
+        &entry.time_zone,
+        &entry.note,
+    ];
+    if fields.iter().any(|text| text.contains('\0')) {
+        return Err("Text may not contain NUL characters.".into());
+    }
     let value = canonical_value(&metric.rules(), &entry.value, &entry.unit)?;
     let zone = if entry.time_zone.trim().is_empty() {
         zone
@@ -1063,6 +1076,19 @@ pub async fn share_metric(
         .await
         .map_err(internal)?;
     let group = group.ok_or_else(|| not_found("group"))?;
+    // Making a metric private is always allowed, member of the group or not.
+    if level == "private" {
+        sqlx::query(
+            "DELETE FROM metric_shares WHERE user_id = $1 AND metric_id = $2 AND group_id = $3",
+        )
+        .bind(user.id)
+        .bind(metric.id)
+        .bind(group)
+        .execute(&pool)
+        .await
+        .map_err(internal)?;
+        return Ok(());
+    }
     let role = crate::groups::ssr::role_in(&pool, group, Some(&user)).await?;
     if !allows(
         Actor {
@@ -1074,17 +1100,6 @@ pub async fn share_metric(
         return Err(crate::errors::forbidden());
     }
     match level.as_str() {
-        "private" => {
-            sqlx::query(
-                "DELETE FROM metric_shares WHERE user_id = $1 AND metric_id = $2 AND group_id = $3",
-            )
-            .bind(user.id)
-            .bind(metric.id)
-            .bind(group)
-            .execute(&pool)
-            .await
-            .map_err(internal)?;
-        }
         "aggregate" | "members" => {
             sqlx::query(
                 "INSERT INTO metric_shares (user_id, metric_id, group_id, level) VALUES ($1, $2, $3, $4)
@@ -1096,7 +1111,18 @@ pub async fn share_metric(
             .bind(&level)
             .execute(&pool)
             .await
-            .map_err(internal)?;
+            .map_err(|error| {
+                // The membership went away since the check (left at the same moment):
+                // the share's foreign key to the membership refused it.
+                if error
+                    .as_database_error()
+                    .is_some_and(|db| db.is_foreign_key_violation())
+                {
+                    crate::errors::forbidden()
+                } else {
+                    internal(error)
+                }
+            })?;
         }
         _ => return Err(invalid("Share as private, aggregate or members.")),
     }
@@ -1261,7 +1287,7 @@ pub async fn create_metric(
     .await
     .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
-    leptos_axum::redirect(&format!("/track/{key}"));
+    crate::redirect_local(&format!("/track/{key}"));
     Ok(errors)
 }
 
