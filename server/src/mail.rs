@@ -267,8 +267,7 @@ fn build(from: Mailbox, message: &Outgoing) -> anyhow::Result<Message> {
         .to_address
         .parse()
         .with_context(|| format!("invalid recipient address {:?}", message.to_address))?;
-    let name = Some(message.to_name.clone()).filter(|name| !name.trim().is_empty());
-    let to = Mailbox::new(name, address);
+    let to = Mailbox::new(mailbox_name(&message.to_name), address);
 
     let alternative = MultiPart::alternative()
         .singlepart(SinglePart::plain(message.rendered.text.clone()))
@@ -288,6 +287,17 @@ fn build(from: Mailbox, message: &Outgoing) -> anyhow::Result<Message> {
         .message_id(Some(id))
         .multipart(body)
         .context("building the e-mail")
+}
+
+/// A display name fit for a mail header: control characters (a CR or LF would end the
+/// header, and lettre refuses them) become spaces, runs of spaces one; empty means none.
+fn mailbox_name(name: &str) -> Option<String> {
+    let cleaned = name
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>();
+    let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(cleaned).filter(|name| !name.is_empty())
 }
 
 fn calendar_content_type() -> anyhow::Result<ContentType> {
@@ -683,6 +693,33 @@ mod tests {
         );
         assert!(!formatted.contains("multipart/mixed"), "{formatted}");
         assert!(!formatted.contains("event.ics"), "{formatted}");
+    }
+
+    #[test]
+    fn a_name_with_line_breaks_is_cleaned_not_fatal() {
+        assert_eq!(
+            mailbox_name("Ada\r\nBcc: victim@example.org\u{0}\t Lovelace").as_deref(),
+            Some("Ada Bcc: victim@example.org Lovelace")
+        );
+        assert_eq!(mailbox_name("\r\n"), None);
+        let mut message = outgoing(None);
+        message.to_name = "Ada\r\nBcc: victim@example.org".to_owned();
+        let email = build_message("cohort@example.org", &message).unwrap();
+        let formatted = String::from_utf8(email.formatted()).unwrap();
+        assert!(!formatted.contains("\nBcc:"), "{formatted}");
+        assert_eq!(
+            email
+                .envelope()
+                .to()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["ada@example.org"]
+        );
+        message.to_name = "\r\n".to_owned();
+        let email = build_message("cohort@example.org", &message).unwrap();
+        let formatted = String::from_utf8(email.formatted()).unwrap();
+        assert!(formatted.contains("To: ada@example.org"), "{formatted}");
     }
 
     #[test]

@@ -324,7 +324,12 @@ pub fn canonical_value(rules: &Rules, text: &str, unit_code: &str) -> Result<f64
     check_bounds(rules, value)
 }
 
+/// The last check of every value, in the canonical unit: a conversion can overflow a
+/// finite entry (`1e308` stones in kg), so finiteness is checked here, after it.
 fn check_bounds(rules: &Rules, value: f64) -> Result<f64, String> {
+    if !value.is_finite() {
+        return Err(format!("That is too large a value for {}.", rules.name));
+    }
     let whole = matches!(rules.kind, Kind::Scale | Kind::Count);
     if whole && value.fract().abs() > 1e-9 {
         return Err(format!("{} takes whole numbers.", rules.name));
@@ -495,6 +500,20 @@ mod tests {
             vec!["coffee", "sleep-debt"]
         );
         assert!(tags("no tags here").is_empty());
+    }
+
+    #[test]
+    fn a_conversion_that_overflows_is_refused() {
+        let rules = Rules {
+            name: "Load".into(),
+            kind: Kind::Quantity,
+            unit: "kg".into(),
+            min: None,
+            max: None,
+        };
+        assert!(canonical_value(&rules, "1e308", "st").is_err());
+        assert!(canonical_value(&rules, "-1e308", "lb").is_ok_and(f64::is_finite));
+        assert!(canonical_value(&rules, "12", "st").is_ok_and(|kg| (kg - 76.2).abs() < 0.01));
     }
 
     #[test]

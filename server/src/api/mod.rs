@@ -259,9 +259,25 @@ fn verdict(
     if !item.is_object() {
         return Err("Each observation is a JSON object.".into());
     }
+    // Stored as received (jsonb, which cannot hold NUL): refuse this item, not the batch.
+    if holds_nul(item) {
+        return Err("Text may not contain NUL characters.".into());
+    }
     let entry: RawEntry = serde_json::from_value(item.clone())
         .map_err(|error| format!("This observation could not be read: {error}."))?;
     check(&entry, metrics.find(&entry.metric)?, zone, now).map(|_| ())
+}
+
+/// Whether any key or string in a JSON value holds a NUL character.
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        _ => false,
+    }
 }
 
 /// Send observations.
