@@ -733,3 +733,70 @@ async fn behind_an_https_public_url_the_cookie_is_secure_and_only_that_origin_ma
     let cookie = session_cookie(&response).unwrap();
     assert!(cookie.contains("Secure"), "{cookie}");
 }
+
+/// The lockout holds under concurrency: the limit is checked and the attempt recorded in
+/// one locked step before the password is verified, so guesses sent all at once take
+/// turns and only the first five reach the password check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_simultaneous_wrong_guesses_check_at_most_five_passwords() {
+    // A pool large enough for the fifty requests to truly overlap.
+    let first = TestApp::spawn().await;
+    let options = (*first.pool.connect_options()).clone();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(30)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let app = std::sync::Arc::new(TestApp::spawn_on(pool).await);
+    app.member("target@example.org", "Target").await;
+
+    let burst = |password: &'static str| {
+        let app = app.clone();
+        async move {
+            let guesses = (0..50).map(|_| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let client = TestApp::new_client();
+                    let response = app
+                        .call(
+                            &client,
+                            "login",
+                            &[("email", "target@example.org"), ("password", password)],
+                        )
+                        .await;
+                    assert_eq!(response.status(), 200);
+                    let body: Value = response.json().await.unwrap();
+                    body["form"].as_str().unwrap_or("").to_string()
+                })
+            });
+            let answers: Vec<String> = futures_util::future::join_all(guesses)
+                .await
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
+            let verified = answers
+                .iter()
+                .filter(|a| a.contains("do not match"))
+                .count();
+            let refused = answers
+                .iter()
+                .filter(|a| a.contains("Too many failed log-in attempts"))
+                .count();
+            (verified, refused)
+        }
+    };
+    let (verified, refused) = burst("wrong password!").await;
+    eprintln!("50 simultaneous wrong guesses: {verified} passwords checked, {refused} refused");
+    assert_eq!((verified, refused), (5, 45));
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM login_attempts WHERE email = 'target@example.org'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded, 5);
+
+    // The right password, sent in a second burst, is refused like every guess.
+    let (verified, refused) = burst(PASSWORD).await;
+    assert_eq!((verified, refused), (0, 50));
+}
