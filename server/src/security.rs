@@ -121,39 +121,52 @@ fn is_static_asset(headers: &HeaderMap) -> bool {
 /// The largest server-function request body (axum's default limit, made explicit).
 pub const MAX_SERVER_FN_BODY: usize = 2 * 1024 * 1024;
 
-/// Server functions answer bad input with a 4xx, never a 500.
+/// Bad input is answered with a 4xx, never a 500.
 ///
-/// server_fn answers every failure with 500, including a body it could not read or
-/// arguments it could not parse (`event_id=abc`); and PostgreSQL refuses NUL in text,
-/// which would fail a statement deep inside. So, before a server function runs: a body
-/// over [`MAX_SERVER_FN_BODY`] is 413, and a NUL anywhere in the arguments is 400 with the
-/// reason. After it: an argument error is 400. Errors keep server_fn's encoding
+/// PostgreSQL refuses NUL in text, which would fail a statement deep inside a handler:
+/// a NUL (`%00`) anywhere in the address, or in a URL-encoded form's body, is refused
+/// here with 400 and the reason, whatever the route. And server_fn answers every failure
+/// with 500, including a body it could not read or arguments it could not parse
+/// (`event_id=abc`); so for server functions a body over [`MAX_SERVER_FN_BODY`] is 413
+/// and an argument error 400. Server-function errors keep server_fn's encoding
 /// (`ServerError|message` with the `serverfnerror` header), so the page shows the sentence.
-pub async fn server_fn_input(request: Request, next: Next) -> Response {
+pub async fn refuse_bad_input(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let is_server_fn = path.starts_with("/api/") && !path.starts_with("/api/v1/");
-    if !is_server_fn {
+    let fn_path = path.to_string();
+    let uri_has_nul = has_encoded_nul(path) || request.uri().query().is_some_and(has_encoded_nul);
+    if uri_has_nul {
+        return refuse_nul(&fn_path, is_server_fn);
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    if !is_server_fn && !is_form {
         return next.run(request).await;
     }
-    let fn_path = path.to_string();
-    let query_has_nul = request.uri().query().is_some_and(has_encoded_nul);
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_SERVER_FN_BODY).await {
         Ok(bytes) => bytes,
-        Err(_) => {
+        Err(_) if is_server_fn => {
             return server_fn_refusal(
                 &fn_path,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "That request is too large.",
             )
         }
+        Err(_) => {
+            return (StatusCode::PAYLOAD_TOO_LARGE, "That request is too large.").into_response()
+        }
     };
-    if query_has_nul || bytes.contains(&0) || has_encoded_nul_bytes(&bytes) {
-        return server_fn_refusal(
-            &fn_path,
-            StatusCode::BAD_REQUEST,
-            "Text may not contain NUL characters.",
-        );
+    if bytes.contains(&0) || has_encoded_nul_bytes(&bytes) {
+        return refuse_nul(&fn_path, is_server_fn);
+    }
+    if !is_server_fn {
+        return next
+            .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+            .await;
     }
     let response = next
         .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
@@ -180,6 +193,30 @@ pub async fn server_fn_input(request: Request, next: Next) -> Response {
     }
     parts.status = StatusCode::INTERNAL_SERVER_ERROR;
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+const NUL_REFUSED: &str = "Text may not contain NUL characters.";
+
+fn refuse_nul(path: &str, is_server_fn: bool) -> Response {
+    if is_server_fn {
+        server_fn_refusal(path, StatusCode::BAD_REQUEST, NUL_REFUSED)
+    } else if path.starts_with("/api/v1/") {
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": "Bad Request",
+            "status": 400,
+            "detail": NUL_REFUSED,
+            "code": "invalid_parameter",
+        });
+        (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    } else {
+        (StatusCode::BAD_REQUEST, NUL_REFUSED).into_response()
+    }
 }
 
 fn server_fn_refusal(path: &str, status: StatusCode, message: &str) -> Response {

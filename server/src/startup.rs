@@ -4,7 +4,7 @@
 //! flight.
 
 use crate::health;
-use crate::security::{refuse_cross_site, security_headers, server_fn_input, OriginPolicy};
+use crate::security::{refuse_bad_input, refuse_cross_site, security_headers, OriginPolicy};
 use anyhow::{Context, Result};
 use app::accounts::ssr::{export_user, user_for_session};
 use app::policy::{allows, Action, Actor};
@@ -232,7 +232,7 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         >(
             move || provide_context(fallback_pool.clone()), shell
         ))
-        .layer(middleware::from_fn(server_fn_input))
+        .layer(middleware::from_fn(refuse_bad_input))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
             origin_policy,

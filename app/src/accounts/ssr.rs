@@ -236,6 +236,10 @@ pub async fn login(
 ) -> Result<FormErrors, ServerFnError> {
     let pool = pool()?;
     let email = email.trim().to_lowercase();
+    if email.len() > 254 {
+        // No account has such an address (sign-up refuses it); nothing to count or check.
+        return Ok(FormErrors::form(WRONG_CREDENTIALS));
+    }
     let ip = client_ip().await;
     let Some(attempt) = reserve_login_attempt(&pool, &email, ip.as_deref()).await? else {
         tracing::warn!(?ip, "log-in refused: too many failures");

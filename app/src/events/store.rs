@@ -618,6 +618,18 @@ fn validate(form: &EventFormData, errors: &mut FormErrors) -> Option<Valid> {
             "Keep the description under 20,000 characters.".into(),
         ));
     }
+    if form.venue.trim().chars().count() > 200 {
+        errors.fields.push((
+            "venue".into(),
+            "Keep the venue to 200 characters or fewer.".into(),
+        ));
+    }
+    if form.address.trim().chars().count() > 500 {
+        errors.fields.push((
+            "address".into(),
+            "Keep the address to 500 characters or fewer.".into(),
+        ));
+    }
     let time_zone = form.time_zone.trim().to_string();
     if time_zone.parse::<chrono_tz::Tz>().is_err() {
         errors.fields.push((

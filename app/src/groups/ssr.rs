@@ -236,6 +236,13 @@ pub async fn create_group(
             "Give the group a name of up to 120 characters.".into(),
         ));
     }
+    let city = city.trim().to_string();
+    if city.chars().count() > 120 {
+        errors.fields.push((
+            "city".into(),
+            "Keep the city to 120 characters or fewer.".into(),
+        ));
+    }
     let slug = super::parse_slug(&slug);
     if let Err(message) = &slug {
         errors.fields.push(("slug".into(), message.clone()));

@@ -817,8 +817,10 @@ fn parse_day(text: &str, field: &str) -> Result<Option<NaiveDate>, ServerFnError
         return Ok(None);
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|day| (1..=9999).contains(&day.year()))
         .map(Some)
-        .map_err(|_| invalid(format!("The {field} date should look like 2026-11-26.")))
+        .ok_or_else(|| invalid(format!("The {field} date should look like 2026-11-26.")))
 }
 
 /// (id, observed at, value, note, tags, source).

@@ -21,7 +21,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -308,11 +308,19 @@ pub async fn post_observations(
 ) -> Result<Json<BatchResult>, Problem> {
     let caller = authenticate(&pool, &headers, Need::Write).await?;
     let Json(body) = body.map_err(|rejection| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("The body is not valid JSON: {}", rejection.body_text()),
-        )
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "The body is too large; send at most 16 MiB.",
+            )
+        } else {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("The body is not valid JSON: {}", rejection.body_text()),
+            )
+        }
     })?;
     let items = body
         .get("observations")
@@ -426,13 +434,20 @@ pub async fn post_observations(
     }))
 }
 
+/// A date or time for a query, within years 1 to 9999 (PostgreSQL's and chrono's ranges
+/// differ beyond them).
 fn parse_instant(text: &str, zone: &str, name: &str) -> Result<DateTime<Utc>, Problem> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Ok(at.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+    DateTime::parse_from_rfc3339(text)
         .ok()
-        .and_then(|day| app::events::recurrence::local_to_utc(day, NaiveTime::MIN, zone).ok())
+        .map(|at| at.with_timezone(&Utc))
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|day| {
+                    app::events::recurrence::local_to_utc(day, NaiveTime::MIN, zone).ok()
+                })
+        })
+        .filter(|at| (1..=9999).contains(&at.year()))
         .ok_or_else(|| {
             Problem::new(
                 StatusCode::BAD_REQUEST,
@@ -498,7 +513,8 @@ pub async fn get_observations(
                 .split_once('.')
                 .and_then(|(micros, id)| {
                     Some((
-                        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+                        DateTime::from_timestamp_micros(micros.parse().ok()?)
+                            .filter(|at| (1..=9999).contains(&at.year()))?,
                         id.parse::<i64>().ok()?,
                     ))
                 })
