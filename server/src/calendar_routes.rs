@@ -2,7 +2,7 @@
 //! organizer's CSV export (checked by the policy like every server function).
 
 use crate::meetups;
-use crate::startup::PublicUrl;
+use crate::state::PublicUrl;
 use app::accounts::ssr::user_for_session;
 use app::groups::ssr::role_in;
 use app::policy::{allows, Action, Actor};

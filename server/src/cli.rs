@@ -90,7 +90,7 @@ async fn serve(args: &ServeArgs, db: &Database) -> Result<()> {
         None
     } else {
         jobs::maintenance::schedule_recurring(&db.pool).await?;
-        Some(jobs::cohort_runner(db.pool.clone(), args.workers, services).start())
+        Some(crate::job_types::cohort_runner(db.pool.clone(), args.workers, services).start())
     };
     let url = format!("http://{}/", app.local_addr());
     tracing::info!(%url, data = %db.description(), "Cohort is serving");
@@ -130,7 +130,7 @@ async fn work(db: &Database, args: &WorkerArgs) -> Result<()> {
         .unwrap_or_else(|| "http://localhost:3000".into());
     let services = std::sync::Arc::new(args.mail.services(&public_url)?);
     jobs::maintenance::schedule_recurring(&db.pool).await?;
-    let runner = jobs::cohort_runner(db.pool.clone(), workers, services).start();
+    let runner = crate::job_types::cohort_runner(db.pool.clone(), workers, services).start();
     println!(
         "Cohort worker running {workers} jobs at a time ({}). Stop: Ctrl-C",
         db.description()

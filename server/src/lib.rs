@@ -3,22 +3,24 @@
 //! command line and calls [`cli::run`].
 
 pub mod admin;
-pub mod api;
 pub mod calendar;
 pub mod calendar_routes;
 pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod db;
-pub mod health;
+pub mod healthz;
 pub mod imports;
+pub mod job_types;
 pub mod jobs;
 pub mod mail;
 pub mod meetups;
-pub mod metrics;
 pub mod pg;
+pub mod prometheus;
 pub mod readers;
+pub mod rest;
 pub mod security;
 pub mod seed;
 pub mod startup;
+pub mod state;
 pub mod telemetry;

@@ -3,13 +3,13 @@
 //! `run_until_stopped` serves until the shutdown future resolves, finishing requests in
 //! flight.
 
-use crate::health;
 use crate::security::{refuse_bad_input, refuse_cross_site, security_headers, OriginPolicy};
+use crate::state::{AppState, PublicUrl};
 use anyhow::{Context, Result};
 use app::accounts::ssr::{export_user, user_for_session};
 use app::policy::{allows, Action, Actor};
 use app::{shell, App};
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{
@@ -29,38 +29,6 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{time::Duration as CookieDuration, SameSite};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
-
-/// State shared by every handler.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub pool: PgPool,
-    pub public_url: PublicUrl,
-}
-
-/// The origin members reach the site at (`--public-url`), for absolute links in
-/// calendar files and feeds; without one, the request's Host is used.
-#[derive(Clone, Default)]
-pub struct PublicUrl(pub Option<Arc<str>>);
-
-impl PublicUrl {
-    pub fn base(&self, headers: &axum::http::HeaderMap) -> String {
-        match &self.0 {
-            Some(url) => url.to_string(),
-            None => {
-                let host = headers
-                    .get(header::HOST)
-                    .and_then(|host| host.to_str().ok())
-                    .filter(|host| {
-                        host.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-                    })
-                    .unwrap_or("localhost");
-                format!("http://{host}")
-            }
-        }
-    }
-}
 
 /// How the web side is set up.
 #[derive(Clone, Debug)]
@@ -188,10 +156,10 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
     let context_pool = pool.clone();
     let fallback_pool = pool.clone();
     Router::new()
-        .route("/healthz", get(health::healthz))
+        .route("/healthz", get(crate::healthz::healthz))
         .route("/me/export", get(export_my_data))
-        .route("/metrics", get(crate::metrics::metrics))
-        .merge(crate::api::router())
+        .route("/metrics", get(crate::prometheus::metrics))
+        .merge(crate::rest::router())
         .route(
             "/track/import",
             post(crate::imports::upload).layer(axum::extract::DefaultBodyLimit::max(

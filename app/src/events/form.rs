@@ -1,6 +1,7 @@
 //! The event form: a new meetup (or a series of them), a copy of one, or an edit.
 
-use super::api::*;
+use super::server_fns::*;
+use super::types::*;
 use crate::accounts::FormErrors;
 use crate::errors::message;
 use leptos::prelude::*;

@@ -1,7 +1,7 @@
 //! The organizer's view of a meetup: counts, the attendee list as CSV, and check-in at
 //! the door with a quick search. Also the instance admins' e-mail outbox.
 
-use super::api::*;
+use super::server_fns::*;
 use crate::errors::message;
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -7,15 +7,16 @@
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-pub mod api;
 mod form;
 mod manage;
 mod page;
 pub mod recurrence;
 #[cfg(feature = "ssr")]
 pub mod seats;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod store;
+pub mod types;
 
 pub use form::{EditEventPage, NewEventPage};
 pub use manage::{ManagePage, OutboxPage};

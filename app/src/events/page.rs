@@ -1,7 +1,8 @@
 //! The page of one meetup: when and where, the RSVP panel with the waitlist, who is
 //! coming, the agenda of talks, comments, and the organizer's tools.
 
-use super::api::*;
+use super::server_fns::*;
+use super::types::*;
 use crate::errors::message;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};

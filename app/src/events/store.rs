@@ -2,13 +2,13 @@
 //! form (create, edit, duplicate, series), cancelling, comments, talks, the organizer
 //! view and check-in. Seats and the waitlist are in `seats`.
 
-use super::api::{
-    Attendee, CommentView, EventDetail, EventFormData, ManageData, MyRsvp, OutboxEmail, RsvpGate,
-    TalkView,
-};
 use super::recurrence::{self, Rule};
 use super::seats::{self, Answer, Outcome, RsvpError};
 use super::ssr::format_when;
+use super::types::{
+    Attendee, CommentView, EventDetail, EventFormData, ManageData, MyRsvp, OutboxEmail, RsvpGate,
+    TalkView,
+};
 use crate::accounts::ssr::{current_user, pool, require_user};
 use crate::accounts::{CurrentUser, FormErrors};
 use crate::errors::{forbidden, internal, invalid, not_found};

@@ -7,15 +7,16 @@
 //! The catalogue, the kinds of metric, value parsing and tags are pure code shared with
 //! the browser; database work is in `ssr`.
 
-pub mod api;
+#[cfg(feature = "ssr")]
+pub mod apple_health;
 #[cfg(feature = "ssr")]
 pub mod csv;
-#[cfg(feature = "ssr")]
-pub mod health;
 pub mod import;
 mod pages;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod types;
 pub mod units;
 
 pub use import::{ImportPage, ImportStatusPage};

@@ -1,7 +1,8 @@
 //! The tracking pages: `/track` (quick log, recent entries, all metrics, a new metric)
 //! and `/track/:metric` (settings, sharing, history with filters, edit and delete).
 
-use super::api::*;
+use super::server_fns::*;
+use super::types::*;
 use super::{Aggregate, Kind};
 use crate::accounts::FormErrors;
 use crate::errors::message;

@@ -9,7 +9,7 @@
 //! take the same row) and records for each either its observation or the reason it
 //! was refused, which the member sees.
 
-use super::api::*;
+use super::types::*;
 use super::units::{self, Unit};
 use super::{canonical_value, show_value, tags, Aggregate, Kind, Rules, CATALOGUE};
 use crate::accounts::ssr::{pool, require_user};

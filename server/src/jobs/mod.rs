@@ -21,6 +21,8 @@
 //! - A failed job is retried with exponential backoff up to its type's limit, then
 //!   kept as `failed` with its error until an admin retries it.
 //! - Workers sleep until a NOTIFY or the next scheduled `run_at`: no busy polling.
+//!
+//! This module knows no job type: `crate::job_types` registers them all, in one place.
 
 pub mod maintenance;
 mod runner;
@@ -169,30 +171,6 @@ pub fn backoff(base: Duration, attempt: i32) -> Duration {
 
 /// An admin's retry and cancel (the same code the /admin/jobs page calls).
 pub use app::admin::ssr::{cancel, retry};
-
-/// A runner with every kind of job Cohort has, on the queues they use.
-pub fn cohort_runner(pool: PgPool, workers: usize, services: Arc<Services>) -> Runner {
-    Runner::new(pool)
-        .with_options(RunnerOptions {
-            queues: vec![
-                "default".into(),
-                "maintenance".into(),
-                "mail".into(),
-                "pipeline".into(),
-            ],
-            workers,
-            ..RunnerOptions::default()
-        })
-        .with_services(services)
-        .register::<maintenance::DeleteExpiredSessions>()
-        .register::<crate::meetups::ExtendSeries>()
-        .register::<app::jobs::Notify>()
-        .register::<app::jobs::Remind>()
-        .register::<app::jobs::SettleSeats>()
-        .register::<crate::meetups::SendEmail>()
-        .register::<app::track::ssr::Distill>()
-        .register::<crate::imports::ImportFile>()
-}
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,8 @@
 
 use crate::helpers::TestApp;
 use app::track::ssr::{land, RawEntry};
-use cohort::jobs::{cohort_runner, Services};
+use cohort::job_types::cohort_runner;
+use cohort::jobs::Services;
 use serde_json::Value;
 use std::sync::Arc;
 

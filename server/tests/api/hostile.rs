@@ -14,7 +14,8 @@
 
 use crate::helpers::{TestApp, PASSWORD};
 use chrono::{TimeDelta, Utc};
-use cohort::jobs::{cohort_runner, Services};
+use cohort::job_types::cohort_runner;
+use cohort::jobs::Services;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;

@@ -3,7 +3,8 @@
 //! and other members' imports.
 
 use crate::helpers::TestApp;
-use cohort::jobs::{cohort_runner, Services};
+use cohort::job_types::cohort_runner;
+use cohort::jobs::Services;
 use serde_json::Value;
 use std::sync::Arc;
 

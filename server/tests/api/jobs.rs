@@ -428,7 +428,7 @@ async fn recurring_jobs_are_queued_once_however_many_processes_ask() {
     .unwrap();
     assert_eq!(pending, 1);
     // Running it queues the next hour's run.
-    let runner = jobs::cohort_runner(pool.clone(), 1, Default::default());
+    let runner = cohort::job_types::cohort_runner(pool.clone(), 1, Default::default());
     // This and the daily extension of recurring meetups, queued the same way.
     assert_eq!(runner.run_pending().await.unwrap(), 2);
     let next: chrono::DateTime<Utc> = sqlx::query_scalar(

@@ -6,7 +6,8 @@
 use crate::helpers::TestApp;
 use crate::smtp::SmtpServer;
 use chrono::{Duration, TimeZone, Utc};
-use cohort::jobs::{cohort_runner, Services};
+use cohort::job_types::cohort_runner;
+use cohort::jobs::Services;
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -3,7 +3,8 @@
 //! errors, and the OpenAPI document checked against the answers the API really gives.
 
 use crate::helpers::TestApp;
-use cohort::jobs::{cohort_runner, Services};
+use cohort::job_types::cohort_runner;
+use cohort::jobs::Services;
 use serde_json::{json, Value};
 use std::sync::Arc;
 

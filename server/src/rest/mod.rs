@@ -12,7 +12,7 @@ mod types;
 
 pub use types::*;
 
-use crate::startup::{AppState, PublicUrl};
+use crate::state::{AppState, PublicUrl};
 use app::tokens::ssr::hash as hash_token;
 use app::track::ssr::{check, enqueue_distill, member_metrics, MetricIndex, RawEntry};
 use axum::extract::rejection::JsonRejection;
