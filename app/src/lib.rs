@@ -14,6 +14,8 @@ pub mod groups;
 pub mod html;
 #[cfg(feature = "ssr")]
 pub mod jobs;
+#[cfg(feature = "ssr")]
+pub mod pipeline;
 pub mod policy;
 pub mod tokens;
 pub mod track;

@@ -9,10 +9,11 @@ use crate::jobs::{Job, JobContext};
 use crate::readers;
 use anyhow::{Context, Result};
 use app::accounts::ssr::user_for_session;
+use app::pipeline::capture::{land, Landing};
 use app::policy::{allows, Action, Actor};
 use app::track::apple_health as health;
 use app::track::csv::{guess, sniff, split_header, Mapping};
-use app::track::ssr::{check, enqueue_distill, member_metrics, MetricIndex, RawEntry};
+use app::track::ssr::{check, member_metrics, MetricIndex, RawEntry};
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -515,28 +516,16 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
         }
         let source = if csv { "csv" } else { "apple_health" };
         let mut tx = pool.begin().await?;
-        let landed: i64 = if keys.is_empty() {
-            0
-        } else {
-            sqlx::query_scalar(
-                "WITH landed AS (
-                     INSERT INTO raw_observations (user_id, source, idempotency_key, payload)
-                     SELECT $1, $4, k.key, $3::jsonb -> (k.ord::int - 1)
-                       FROM unnest($2::text[]) WITH ORDINALITY AS k(key, ord)
-                     ON CONFLICT (user_id, source, idempotency_key) DO NOTHING
-                     RETURNING 1)
-                 SELECT count(*) FROM landed",
-            )
-            .bind(user_id)
-            .bind(&keys)
-            .bind(serde_json::Value::Array(payloads))
-            .bind(source)
-            .fetch_one(&mut *tx)
-            .await?
-        };
-        if landed > 0 {
-            enqueue_distill(&mut tx, user_id).await?;
-        }
+        let sent = keys.len() as i64;
+        let landings = keys
+            .into_iter()
+            .zip(payloads)
+            .map(|(idempotency_key, payload)| Landing {
+                idempotency_key,
+                payload,
+            })
+            .collect();
+        let landed = land(&mut tx, user_id, source, landings).await?.len() as i64;
         if !errors.is_empty() {
             let (lines, messages): (Vec<i64>, Vec<String>) = errors.into_iter().unzip();
             sqlx::query(
@@ -560,7 +549,7 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
         .bind(id)
         .bind(rows)
         .bind(landed)
-        .bind(keys.len() as i64 - landed)
+        .bind(sent - landed)
         .bind(rejected)
         .bind(position.0)
         .bind(position.1 as i64)

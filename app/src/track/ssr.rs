@@ -15,7 +15,6 @@ use super::{canonical_value, show_value, tags, Aggregate, Kind, Rules, CATALOGUE
 use crate::accounts::ssr::{pool, require_user};
 use crate::accounts::{CurrentUser, FormErrors};
 use crate::errors::{internal, invalid, not_found};
-use crate::jobs::{enqueue_raw, NewJob, OnDuplicate};
 use crate::policy::{allows, Action, Actor};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use leptos::prelude::*;
@@ -297,7 +296,7 @@ pub fn check(
     })
 }
 
-/// Job: distill a member's landed entries (run by `server/src/pipeline.rs`).
+/// Job: distill a member's landed entries (its `Job` impl is in `server/src/capture.rs`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Distill {
     pub user_id: i64,
@@ -306,51 +305,6 @@ pub struct Distill {
 impl Distill {
     pub const KIND: &'static str = "distill";
     pub const QUEUE: &'static str = "pipeline";
-}
-
-/// Lands one entry and, if it is new, enqueues its member's Distill job, in the
-/// caller's transaction. Returns the new row's id, or `None` when an entry with this
-/// source and idempotency key was already received (nothing is added).
-pub async fn land(
-    conn: &mut PgConnection,
-    user_id: i64,
-    source: &str,
-    idempotency_key: &str,
-    entry: &RawEntry,
-) -> Result<Option<i64>, sqlx::Error> {
-    let payload = serde_json::to_value(entry).unwrap_or_default();
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO raw_observations (user_id, source, idempotency_key, payload)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (user_id, source, idempotency_key) DO NOTHING RETURNING id",
-    )
-    .bind(user_id)
-    .bind(source)
-    .bind(idempotency_key)
-    .bind(payload)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if id.is_some() {
-        enqueue_distill(conn, user_id).await?;
-    }
-    Ok(id)
-}
-
-pub async fn enqueue_distill(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::Error> {
-    enqueue_raw(
-        conn,
-        NewJob {
-            kind: Distill::KIND,
-            queue: Distill::QUEUE,
-            payload: serde_json::json!({ "user_id": user_id }),
-            dedupe_key: Some(user_id.to_string()),
-            max_attempts: 10,
-            run_at: None,
-        },
-        OnDuplicate::Keep,
-    )
-    .await?;
-    Ok(())
 }
 
 /// What one Distill batch did.
@@ -776,17 +730,19 @@ pub async fn log_entry(
     // The same checks Distill makes, now, so that a typo is an error on the form and
     // not a refusal found later.
     let clean = check(&entry, &metric, &user.time_zone, Utc::now()).map_err(invalid)?;
-    let landed = land(
+    let landed = crate::pipeline::capture::land(
         &mut tx,
         user.id,
         "quick_log",
-        &format!("{key}:{}", metric.key),
-        &entry,
+        vec![crate::pipeline::capture::Landing {
+            idempotency_key: format!("{key}:{}", metric.key),
+            payload: serde_json::to_value(&entry).map_err(internal)?,
+        }],
     )
     .await
     .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
-    if landed.is_some() {
+    if !landed.is_empty() {
         // The job is the guarantee; distilling here too makes the entry show at once.
         if let Err(error) = distill(&pool, user.id, 100, 0).await {
             tracing::warn!(%error, "distilling a quick log inline failed; the job will retry");

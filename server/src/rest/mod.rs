@@ -13,8 +13,9 @@ mod types;
 pub use types::*;
 
 use crate::state::{AppState, PublicUrl};
+use app::pipeline::capture::{land, Landing};
 use app::tokens::ssr::hash as hash_token;
-use app::track::ssr::{check, enqueue_distill, member_metrics, MetricIndex, RawEntry};
+use app::track::ssr::{check, member_metrics, MetricIndex, RawEntry};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -388,25 +389,15 @@ pub async fn post_observations(
         }
     }
     let mut tx = pool.begin().await?;
-    let landed: Vec<String> = if keys.is_empty() {
-        Vec::new()
-    } else {
-        sqlx::query_scalar(
-            "INSERT INTO raw_observations (user_id, source, idempotency_key, payload)
-             SELECT $1, 'api', k.key, $3::jsonb -> (k.ord::int - 1)
-               FROM unnest($2::text[]) WITH ORDINALITY AS k(key, ord)
-             ON CONFLICT (user_id, source, idempotency_key) DO NOTHING
-             RETURNING idempotency_key",
-        )
-        .bind(caller.user_id)
-        .bind(&keys)
-        .bind(Value::Array(payloads))
-        .fetch_all(&mut *tx)
-        .await?
-    };
-    if !landed.is_empty() {
-        enqueue_distill(&mut tx, caller.user_id).await?;
-    }
+    let landings = keys
+        .into_iter()
+        .zip(payloads)
+        .map(|(idempotency_key, payload)| Landing {
+            idempotency_key,
+            payload,
+        })
+        .collect();
+    let landed = land(&mut tx, caller.user_id, "api", landings).await?;
     tx.commit().await?;
     // An accepted item whose key did not land was received before (or earlier in this
     // batch): a duplicate.

@@ -5,7 +5,8 @@
 //! exports; and account deletion taking it all.
 
 use crate::helpers::TestApp;
-use app::track::ssr::{land, RawEntry};
+use app::pipeline::capture::Landing;
+use app::track::ssr::RawEntry;
 use cohort::job_types::cohort_runner;
 use cohort::jobs::Services;
 use serde_json::Value;
@@ -36,6 +37,22 @@ async fn member(app: &TestApp, email: &str) -> (reqwest::Client, i64) {
     .await
     .unwrap();
     (client, id)
+}
+
+/// Lands one entry through the pipeline's one landing function: `Some` when it was new.
+async fn land(
+    tx: &mut sqlx::PgConnection,
+    user_id: i64,
+    source: &str,
+    key: &str,
+    entry: &RawEntry,
+) -> Result<Option<()>, sqlx::Error> {
+    let landing = Landing {
+        idempotency_key: key.to_string(),
+        payload: serde_json::to_value(entry).unwrap(),
+    };
+    let landed = app::pipeline::capture::land(tx, user_id, source, vec![landing]).await?;
+    Ok((!landed.is_empty()).then_some(()))
 }
 
 async fn log(app: &TestApp, client: &reqwest::Client, form: &[(&str, &str)]) -> (u16, Value) {
