@@ -20,6 +20,7 @@ pub mod policy;
 pub mod tokens;
 pub mod track;
 
+use accounts::pages::RequireUser;
 use accounts::{CurrentUser, Login, Logout, Signup};
 
 use leptos::prelude::*;
@@ -125,6 +126,7 @@ pub fn App() -> impl IntoView {
                 </nav>
             </header>
             <main id="content">
+                // Pages for members only send anonymous visitors to log in (303), then back.
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=events::HomePage ssr=SsrMode::Async />
                     <Route path=path!("/signup") view=accounts::SignupPage ssr=SsrMode::Async />
@@ -134,16 +136,16 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/groups") view=groups::GroupsPage ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug") view=groups::GroupPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/jobs") view=admin::JobsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/outbox") view=events::OutboxPage ssr=SsrMode::Async />
-                    <Route path=path!("/groups/:slug/events/new") view=events::NewEventPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/outbox") view=|| view! { <RequireUser view=|_| view! { <events::OutboxPage /> } /> } ssr=SsrMode::Async />
+                    <Route path=path!("/groups/:slug/events/new") view=|| view! { <RequireUser view=|_| view! { <events::NewEventPage /> } /> } ssr=SsrMode::Async />
                     <Route path=path!("/events/:id") view=events::EventPage ssr=SsrMode::Async />
-                    <Route path=path!("/events/:id/edit") view=events::EditEventPage ssr=SsrMode::Async />
-                    <Route path=path!("/events/:id/manage") view=events::ManagePage ssr=SsrMode::Async />
-                    <Route path=path!("/me/tokens") view=tokens::TokensPage ssr=SsrMode::Async />
-                    <Route path=path!("/track") view=track::TrackPage ssr=SsrMode::Async />
-                    <Route path=path!("/track/import") view=track::ImportPage ssr=SsrMode::Async />
-                    <Route path=path!("/track/import/:id") view=track::ImportStatusPage ssr=SsrMode::Async />
-                    <Route path=path!("/track/:metric") view=track::MetricPage ssr=SsrMode::Async />
+                    <Route path=path!("/events/:id/edit") view=|| view! { <RequireUser view=|_| view! { <events::EditEventPage /> } /> } ssr=SsrMode::Async />
+                    <Route path=path!("/events/:id/manage") view=|| view! { <RequireUser view=|_| view! { <events::ManagePage /> } /> } ssr=SsrMode::Async />
+                    <Route path=path!("/me/tokens") view=|| view! { <RequireUser view=|_| view! { <tokens::TokensPage /> } /> } ssr=SsrMode::Async />
+                    <Route path=path!("/track") view=|| view! { <RequireUser view=|_| view! { <track::TrackPage /> } /> } ssr=SsrMode::Async />
+                    <Route path=path!("/track/import") view=|| view! { <RequireUser view=|_| view! { <track::ImportPage /> } /> } ssr=SsrMode::Async />
+                    <Route path=path!("/track/import/:id") view=|| view! { <RequireUser view=|_| view! { <track::ImportStatusPage /> } /> } ssr=SsrMode::Async />
+                    <Route path=path!("/track/:metric") view=|| view! { <RequireUser view=|_| view! { <track::MetricPage /> } /> } ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="site-footer">
