@@ -149,7 +149,7 @@ async fn main() -> Result<()> {
     let started = Instant::now();
     let (mut done, mut after) = (0, 0);
     while done < count {
-        let batch = app::track::ssr::distill(&pool, api_user, 1000, after).await?;
+        let batch = app::pipeline::distill::distill(&pool, api_user, 1000, after).await?;
         after = batch.last_id;
         done += batch.accepted + batch.refused;
         if !batch.more {

@@ -1,5 +1,5 @@
 //! Capture on the server: the Distill job that promotes landed entries into
-//! observations (the stage logic is `app::track::ssr::distill`, which the quick-log
+//! observations (the stage logic is `app::pipeline::distill::distill`, which the quick-log
 //! page also calls inline), and the member's exports of their observations as CSV and
 //! JSON, streamed in batches so that a large history is never held in memory.
 
@@ -7,8 +7,8 @@ use crate::jobs::{Job, JobContext};
 use crate::meetups::csv_field;
 use anyhow::Result;
 use app::accounts::ssr::user_for_session;
+use app::pipeline::distill::{distill, Distill};
 use app::policy::{allows, Action, Actor};
-use app::track::ssr::{distill, Distill};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, StatusCode};

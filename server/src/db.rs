@@ -101,7 +101,7 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
         .context("applying database migrations")?;
     // The built-in metric catalogue is code (app::track::CATALOGUE); an upsert, so
     // processes starting together agree.
-    app::track::ssr::sync_catalogue(pool)
+    app::track::catalogue::sync_catalogue(pool)
         .await
         .context("writing the metric catalogue")
 }

@@ -25,6 +25,6 @@ pub fn cohort_runner(pool: PgPool, workers: usize, services: Arc<Services>) -> R
         .register::<app::jobs::Remind>()
         .register::<app::jobs::SettleSeats>()
         .register::<crate::meetups::SendEmail>()
-        .register::<app::track::ssr::Distill>()
+        .register::<app::pipeline::distill::Distill>()
         .register::<crate::imports::ImportFile>()
 }

@@ -4,8 +4,8 @@
 //! the member's Distill job in the caller's transaction, so nothing received is lost
 //! if the process dies right after, and nothing is distilled that was not committed.
 
+use super::distill::Distill;
 use crate::jobs::{enqueue_raw, NewJob, OnDuplicate};
-use crate::track::ssr::Distill;
 use sqlx::PgConnection;
 
 /// One entry to land: its idempotency key (unique per member and source) and the

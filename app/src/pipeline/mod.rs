@@ -4,10 +4,13 @@
 //!
 //! - [`capture`]: landing what members send (quick log, REST API, CSV and Apple Health
 //!   imports) in `raw_observations`, in the transaction that enqueues Distill.
+//! - [`distill`]: checking and converting landed entries into `observations`, or
+//!   recording why not.
 //!
 //! Server-only (`ssr`): every stage reads and writes PostgreSQL. The pure code the
 //! stages share with the browser (units, and the statistics to come) lives outside it.
-//! Distill's logic is still in `track::ssr` (`distill`, `check`) and its job in the
-//! server's `capture` module; they move here with the Job trait (issue 12, open).
+//! Distill's `Job` impl is still in the server's `capture` module (the Job trait lives
+//! in the server for now).
 
 pub mod capture;
+pub mod distill;

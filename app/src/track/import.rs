@@ -67,8 +67,9 @@ pub mod ssr {
     use super::{ImportSummary, ImportView};
     use crate::accounts::ssr::{pool, require_user};
     use crate::errors::{internal, not_found};
+    use crate::track::catalogue::member_metrics;
     use crate::track::csv::Mapping;
-    use crate::track::ssr::{member_metrics, when_label};
+    use crate::track::ssr::when_label;
     use chrono::{DateTime, Utc};
     use leptos::prelude::ServerFnError;
 

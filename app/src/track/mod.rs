@@ -10,6 +10,8 @@
 #[cfg(feature = "ssr")]
 pub mod apple_health;
 #[cfg(feature = "ssr")]
+pub mod catalogue;
+#[cfg(feature = "ssr")]
 pub mod csv;
 pub mod import;
 mod pages;

@@ -14,8 +14,9 @@ pub use types::*;
 
 use crate::state::{AppState, PublicUrl};
 use app::pipeline::capture::{land, Landing};
+use app::pipeline::distill::{check, RawEntry};
 use app::tokens::ssr::hash as hash_token;
-use app::track::ssr::{check, member_metrics, MetricIndex, RawEntry};
+use app::track::catalogue::{member_metrics, MetricIndex};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

@@ -6,7 +6,7 @@
 
 use crate::helpers::TestApp;
 use app::pipeline::capture::Landing;
-use app::track::ssr::RawEntry;
+use app::pipeline::distill::RawEntry;
 use cohort::job_types::cohort_runner;
 use cohort::jobs::Services;
 use serde_json::Value;

@@ -1,0 +1,390 @@
+//! Distill: checks each landed entry against its metric (value and unit, time, note),
+//! converts it to the canonical unit, refuses exact duplicates, and records for each
+//! either its observation or the reason it was refused, which the member sees.
+//!
+//! Landed rows are taken without an outcome `FOR UPDATE SKIP LOCKED` (two runs never
+//! take the same row), a batch at a time in id order; each batch is checked here and
+//! written by three set-based statements, so a crash loses nothing (the job runs again).
+//! The job's `Job` impl is in `server/src/capture.rs` until the Job trait moves here.
+
+use crate::track::catalogue::*;
+use crate::track::{canonical_value, tags};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use std::collections::HashMap;
+
+/// One entry as a capture path received it: the payload kept in `raw_observations`.
+/// Every field is text, as sent; Distill reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawEntry {
+    /// A metric key (or name).
+    pub metric: String,
+    /// Text as typed, or a JSON number or boolean (the API).
+    #[serde(deserialize_with = "text_or_number")]
+    pub value: String,
+    /// Empty: the metric's own unit.
+    #[serde(default)]
+    pub unit: String,
+    /// RFC 3339, or a local date and time (`2026-11-26T07:10`, `2026-11-26 07:10`), or a
+    /// date (noon that day); empty: when it was received. The API calls it `time`.
+    #[serde(default, alias = "time")]
+    pub at: String,
+    /// The zone of a local time; empty: the member's zone.
+    #[serde(default)]
+    pub time_zone: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A value sent as text, as a number or as a boolean, kept as text.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(text) => Ok(text),
+        serde_json::Value::Number(number) => Ok(number.to_string()),
+        serde_json::Value::Bool(yes) => Ok(if yes { "yes" } else { "no" }.into()),
+        other => Err(D::Error::custom(format!(
+            "the value should be a number or text, not {other}"
+        ))),
+    }
+}
+
+/// An entry that passed Distill's checks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Clean {
+    pub metric_id: i64,
+    pub observed_at: DateTime<Utc>,
+    pub value: f64,
+    pub note: String,
+    pub tags: Vec<String>,
+}
+
+pub const MAX_NOTE_CHARS: usize = 2000;
+
+/// When something was observed: an instant, or a local time in `zone`. Not before 1900
+/// and not more than a day ahead of `now`.
+pub fn parse_time(at: &str, zone: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let at = at.trim();
+    let instant = if at.is_empty() {
+        now
+    } else if let Ok(instant) = DateTime::parse_from_rfc3339(at) {
+        instant.with_timezone(&Utc)
+    } else if let Ok(instant) = DateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S %z") {
+        // Apple Health writes "2026-11-26 07:10:00 -0800".
+        instant.with_timezone(&Utc)
+    } else {
+        let local = [
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%d %H:%M:%S",
+        ]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(at, format).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(at, "%Y-%m-%d")
+                .ok()
+                .map(|date| date.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default()))
+        })
+        .ok_or_else(|| {
+            format!("“{at}” is not a time; use 2026-11-26 07:10 or 2026-11-26T07:10:00Z.")
+        })?;
+        crate::events::recurrence::local_to_utc(local.date(), local.time(), zone)?
+    };
+    if instant > now + TimeDelta::days(1) {
+        return Err("That time is in the future.".into());
+    }
+    if instant.year() < 1900 {
+        return Err("That time is before 1900.".into());
+    }
+    Ok(instant)
+}
+
+/// Distill's checks of one entry against its metric.
+pub fn check(
+    entry: &RawEntry,
+    metric: &MetricRow,
+    zone: &str,
+    now: DateTime<Utc>,
+) -> Result<Clean, String> {
+    // PostgreSQL cannot store NUL in text or JSON: refused here, this entry alone, on
+    // every capture path (quick log, API, imports, Distill).
+    let fields = [
+        &entry.metric,
+        &entry.value,
+        &entry.unit,
+        &entry.at,
+        &entry.time_zone,
+        &entry.note,
+    ];
+    if fields.iter().any(|text| text.contains('\0')) {
+        return Err("Text may not contain NUL characters.".into());
+    }
+    let value = canonical_value(&metric.rules(), &entry.value, &entry.unit)?;
+    let zone = if entry.time_zone.trim().is_empty() {
+        zone
+    } else {
+        entry.time_zone.trim()
+    };
+    let observed_at = parse_time(&entry.at, zone, now)?;
+    let note = entry.note.trim().to_string();
+    if note.chars().count() > MAX_NOTE_CHARS {
+        return Err(format!(
+            "Keep the note to {MAX_NOTE_CHARS} characters or fewer."
+        ));
+    }
+    Ok(Clean {
+        metric_id: metric.id,
+        observed_at,
+        value,
+        tags: tags(&note),
+        note,
+    })
+}
+
+/// Job: distill a member's landed entries (its `Job` impl is in `server/src/capture.rs`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Distill {
+    pub user_id: i64,
+}
+
+impl Distill {
+    pub const KIND: &'static str = "distill";
+    pub const QUEUE: &'static str = "pipeline";
+}
+
+/// What one Distill batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Distilled {
+    pub accepted: usize,
+    pub refused: usize,
+    /// The batch was full: there may be more to do.
+    pub more: bool,
+    /// The last landed row the batch looked at: the next batch starts after it.
+    pub last_id: i64,
+}
+
+/// Distills up to `limit` of a member's landed entries after the landed row `after` (0:
+/// from the first), in one transaction and a handful of statements whatever the batch's
+/// size: the entries are checked here, then duplicates are looked up, observations
+/// inserted and outcomes written each by one set-based statement.
+pub async fn distill(
+    pool: &PgPool,
+    user_id: i64,
+    limit: i64,
+    after: i64,
+) -> Result<Distilled, sqlx::Error> {
+    let now = Utc::now();
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(i64, String, serde_json::Value)> = sqlx::query_as(
+        "SELECT r.id, r.source, r.payload FROM raw_observations r
+          WHERE r.user_id = $1 AND r.id > $3
+            AND NOT EXISTS (SELECT 1 FROM raw_outcomes o WHERE o.raw_id = r.id)
+          ORDER BY r.id LIMIT $2
+          FOR UPDATE SKIP LOCKED",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .bind(after)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut done = Distilled {
+        more: rows.len() as i64 == limit,
+        last_id: rows.last().map_or(after, |row| row.0),
+        ..Distilled::default()
+    };
+    if rows.is_empty() {
+        return Ok(done);
+    }
+    let zone: String = sqlx::query_scalar("SELECT time_zone FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or_else(|| "UTC".into());
+    let metrics = member_metrics(&mut tx, user_id).await?;
+    let index = MetricIndex::new(&metrics);
+
+    // Check every entry; of the same value at the same time, the first one counts.
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(rows.len());
+    let mut fresh: Vec<(i64, String, Clean)> = Vec::new();
+    let mut first_of: HashMap<(i64, i64, u64), i64> = HashMap::new();
+    for (raw_id, source, payload) in rows {
+        let verdict = serde_json::from_value::<RawEntry>(payload)
+            .map_err(|error| format!("The entry could not be read: {error}."))
+            .and_then(|entry| check(&entry, index.find(&entry.metric)?, &zone, now));
+        match verdict {
+            Ok(clean) => {
+                let key = (
+                    clean.metric_id,
+                    clean.observed_at.timestamp_micros(),
+                    clean.value.to_bits(),
+                );
+                match first_of.get(&key) {
+                    Some(&first) => outcomes.push(Outcome::SameAs(raw_id, first)),
+                    None => {
+                        first_of.insert(key, raw_id);
+                        outcomes.push(Outcome::Fresh(raw_id));
+                        fresh.push((raw_id, source, clean));
+                    }
+                }
+            }
+            Err(reason) => outcomes.push(Outcome::Refused(raw_id, reason)),
+        }
+    }
+
+    // Entries already stored as observations (from an earlier import, say).
+    let stored: HashMap<i64, i64> = if fresh.is_empty() {
+        HashMap::new()
+    } else {
+        let found: Vec<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT c.raw_id,
+                    (SELECT o.id FROM observations o
+                      WHERE o.user_id = $1 AND o.metric_id = c.metric_id
+                        AND o.observed_at = c.observed_at AND o.value = c.value
+                      LIMIT 1)
+               FROM UNNEST($2::bigint[], $3::bigint[], $4::timestamptz[], $5::float8[])
+                    AS c(raw_id, metric_id, observed_at, value)",
+        )
+        .bind(user_id)
+        .bind(fresh.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
+        .bind(
+            fresh
+                .iter()
+                .map(|(_, _, c)| c.metric_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            fresh
+                .iter()
+                .map(|(_, _, c)| c.observed_at)
+                .collect::<Vec<_>>(),
+        )
+        .bind(fresh.iter().map(|(_, _, c)| c.value).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        found
+            .into_iter()
+            .filter_map(|(raw_id, existing)| existing.map(|id| (raw_id, id)))
+            .collect()
+    };
+    fresh.retain(|(raw_id, _, _)| !stored.contains_key(raw_id));
+
+    // The new observations, in one statement.
+    let inserted: HashMap<i64, i64> = if fresh.is_empty() {
+        HashMap::new()
+    } else {
+        let made: Vec<(i64, i64)> = sqlx::query_as(
+            "INSERT INTO observations (user_id, metric_id, observed_at, value, note, tags, source, raw_id)
+             SELECT $1, c.metric_id, c.observed_at, c.value, c.note,
+                    ARRAY(SELECT jsonb_array_elements_text(c.tags)), c.source, c.raw_id
+               FROM UNNEST($2::bigint[], $3::timestamptz[], $4::float8[], $5::text[],
+                           $6::jsonb[], $7::text[], $8::bigint[])
+                    AS c(metric_id, observed_at, value, note, tags, source, raw_id)
+             ON CONFLICT (raw_id) DO NOTHING RETURNING raw_id, id",
+        )
+        .bind(user_id)
+        .bind(fresh.iter().map(|(_, _, c)| c.metric_id).collect::<Vec<_>>())
+        .bind(fresh.iter().map(|(_, _, c)| c.observed_at).collect::<Vec<_>>())
+        .bind(fresh.iter().map(|(_, _, c)| c.value).collect::<Vec<_>>())
+        .bind(fresh.iter().map(|(_, _, c)| c.note.clone()).collect::<Vec<_>>())
+        .bind(
+            fresh
+                .iter()
+                .map(|(_, _, c)| serde_json::json!(c.tags))
+                .collect::<Vec<_>>(),
+        )
+        .bind(fresh.iter().map(|(_, s, _)| s.clone()).collect::<Vec<_>>())
+        .bind(fresh.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        made.into_iter().collect()
+    };
+
+    // Every entry's outcome, in one statement.
+    const ALREADY: &str = "Already stored: the same value at the same time.";
+    let mut raw_ids = Vec::with_capacity(outcomes.len());
+    let mut accepted = Vec::with_capacity(outcomes.len());
+    let mut reasons = Vec::with_capacity(outcomes.len());
+    let mut observations: Vec<Option<i64>> = Vec::with_capacity(outcomes.len());
+    for outcome in outcomes {
+        let (raw_id, reason, observation) = match outcome {
+            Outcome::Refused(raw_id, reason) => (raw_id, Some(reason), None),
+            Outcome::Fresh(raw_id) => match stored.get(&raw_id) {
+                Some(&existing) => (raw_id, Some(ALREADY.to_string()), Some(existing)),
+                None => (raw_id, None, inserted.get(&raw_id).copied()),
+            },
+            Outcome::SameAs(raw_id, first) => {
+                let observation = stored.get(&first).or_else(|| inserted.get(&first)).copied();
+                (raw_id, Some(ALREADY.to_string()), observation)
+            }
+        };
+        raw_ids.push(raw_id);
+        accepted.push(reason.is_none());
+        reasons.push(reason.unwrap_or_default());
+        observations.push(observation);
+    }
+    let written: Vec<bool> = sqlx::query_scalar(
+        "INSERT INTO raw_outcomes (raw_id, user_id, accepted, reason, observation_id)
+         SELECT c.raw_id, $1, c.accepted, c.reason, c.observation_id
+           FROM UNNEST($2::bigint[], $3::bool[], $4::text[], $5::bigint[])
+                AS c(raw_id, accepted, reason, observation_id)
+         ON CONFLICT (raw_id) DO NOTHING RETURNING accepted",
+    )
+    .bind(user_id)
+    .bind(raw_ids)
+    .bind(accepted)
+    .bind(reasons)
+    .bind(observations)
+    .fetch_all(&mut *tx)
+    .await?;
+    done.accepted = written.iter().filter(|accepted| **accepted).count();
+    done.refused = written.len() - done.accepted;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// What Distill decided for one landed entry, before the statements that record it.
+enum Outcome {
+    /// Valid and not seen earlier in the batch.
+    Fresh(i64),
+    /// The same value at the same time as the batch's entry `.1`.
+    SameAs(i64, i64),
+    Refused(i64, String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_the_forms_people_and_exports_write() {
+        let now = DateTime::parse_from_rfc3339("2026-11-26T20:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let la = "America/Los_Angeles";
+        let at = |text: &str| parse_time(text, la, now).map(|t| t.to_rfc3339());
+        assert_eq!(
+            at("2026-11-26T07:10"),
+            Ok("2026-11-26T15:10:00+00:00".into())
+        );
+        assert_eq!(
+            at("2026-11-26 07:10:30"),
+            Ok("2026-11-26T15:10:30+00:00".into())
+        );
+        assert_eq!(
+            at("2026-11-26T07:10:00Z"),
+            Ok("2026-11-26T07:10:00+00:00".into())
+        );
+        assert_eq!(
+            at("2026-11-26 07:10:00 -0800"),
+            Ok("2026-11-26T15:10:00+00:00".into())
+        );
+        assert_eq!(at("2026-11-25"), Ok("2026-11-25T20:00:00+00:00".into()));
+        assert_eq!(at(""), Ok(now.to_rfc3339()));
+        assert!(at("2026-03-08T02:30").unwrap_err().contains("skip"));
+        assert!(at("2026-12-01T07:00").unwrap_err().contains("future"));
+        assert!(at("1850-01-01").unwrap_err().contains("1900"));
+        assert!(at("yesterday").unwrap_err().contains("not a time"));
+    }
+}
