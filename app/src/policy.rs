@@ -64,6 +64,18 @@ pub enum Action {
     ShareWithGroup,
 }
 
+/// The one access check of server functions: `Ok` when the policy allows `action` to
+/// `actor`, else the refusal to answer with (401 for a visitor who is not logged in, 403
+/// for everyone else), so that `require(actor, action)?` replaces an `if !allows` block.
+#[cfg(feature = "ssr")]
+pub fn require(actor: Actor<'_>, action: Action) -> Result<(), leptos::prelude::ServerFnError> {
+    match (allows(actor, action), actor.user) {
+        (true, _) => Ok(()),
+        (false, None) => Err(crate::errors::unauthorized()),
+        (false, Some(_)) => Err(crate::errors::forbidden()),
+    }
+}
+
 pub fn allows(actor: Actor<'_>, action: Action) -> bool {
     let logged_in = actor.user.is_some();
     let admin = actor.user.is_some_and(|user| user.is_admin);

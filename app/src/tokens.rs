@@ -50,8 +50,8 @@ pub mod ssr {
     use super::{NewToken, TokenView};
     use crate::accounts::ssr::{pool, require_user};
     use crate::accounts::CurrentUser;
-    use crate::errors::{forbidden, internal, invalid, not_found};
-    use crate::policy::{allows, Action, Actor};
+    use crate::errors::{internal, invalid, not_found};
+    use crate::policy::{Action, Actor};
     use leptos::prelude::ServerFnError;
     use sha2::{Digest, Sha256};
 
@@ -82,9 +82,7 @@ pub mod ssr {
             user: Some(&user),
             role: None,
         };
-        if !allows(actor, Action::ManageOwnAccount) {
-            return Err(forbidden());
-        }
+        crate::policy::require(actor, Action::ManageOwnAccount)?;
         Ok(user)
     }
 

@@ -2,21 +2,19 @@
 
 use super::{JobRow, JobsOverview, QueueCount};
 use crate::accounts::ssr::{pool, require_user};
-use crate::errors::{forbidden, internal, not_found};
-use crate::policy::{allows, Action, Actor};
+use crate::errors::{internal, not_found};
+use crate::policy::{require, Action, Actor};
 use leptos::prelude::*;
 
 async fn require_admin() -> Result<sqlx::PgPool, ServerFnError> {
     let user = require_user().await?;
-    if !allows(
+    require(
         Actor {
             user: Some(&user),
             role: None,
         },
         Action::AdministerInstance,
-    ) {
-        return Err(forbidden());
-    }
+    )?;
     pool()
 }
 

@@ -3,8 +3,8 @@
 use super::{GroupCard, GroupDetail, MemberRow};
 use crate::accounts::ssr::{current_user, pool, require_user};
 use crate::accounts::{CurrentUser, FormErrors};
-use crate::errors::{forbidden, internal, not_found};
-use crate::policy::{allows, Action, Actor, Role};
+use crate::errors::{internal, not_found};
+use crate::policy::{allows, require, Action, Actor, Role};
 use leptos::prelude::*;
 use sqlx::PgPool;
 
@@ -145,15 +145,13 @@ async fn authorize(
     let pool = pool()?;
     let group = find_group(&pool, slug).await?;
     let role = role_in(&pool, group.id, Some(&user)).await?;
-    if !allows(
+    require(
         Actor {
             user: Some(&user),
             role,
         },
         action,
-    ) {
-        return Err(forbidden());
-    }
+    )?;
     Ok((user, pool, group))
 }
 
@@ -219,15 +217,13 @@ pub async fn create_group(
     time_zone: String,
 ) -> Result<FormErrors, ServerFnError> {
     let user = require_user().await?;
-    if !allows(
+    require(
         Actor {
             user: Some(&user),
             role: None,
         },
         Action::CreateGroup,
-    ) {
-        return Err(forbidden());
-    }
+    )?;
     let mut errors = FormErrors::default();
     let name = name.trim().to_string();
     if name.is_empty() || name.chars().count() > 120 {

@@ -11,7 +11,7 @@ use crate::accounts::ssr::{pool, require_user};
 use crate::accounts::{CurrentUser, FormErrors};
 use crate::errors::{internal, invalid, not_found};
 use crate::pipeline::distill::*;
-use crate::policy::{allows, Action, Actor};
+use crate::policy::{require, Action, Actor};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use leptos::prelude::*;
 use sqlx::PgPool;
@@ -46,15 +46,13 @@ fn form_key() -> String {
 
 async fn member() -> Result<(CurrentUser, PgPool), ServerFnError> {
     let user = require_user().await?;
-    if !allows(
+    require(
         Actor {
             user: Some(&user),
             role: None,
         },
         Action::Track,
-    ) {
-        return Err(crate::errors::forbidden());
-    }
+    )?;
     Ok((user, pool()?))
 }
 
@@ -559,15 +557,13 @@ pub async fn share_metric(
         return Ok(());
     }
     let role = crate::groups::ssr::role_in(&pool, group, Some(&user)).await?;
-    if !allows(
+    require(
         Actor {
             user: Some(&user),
             role,
         },
         Action::ShareWithGroup,
-    ) {
-        return Err(crate::errors::forbidden());
-    }
+    )?;
     match level.as_str() {
         "aggregate" | "members" => {
             sqlx::query(

@@ -6,9 +6,9 @@ use super::ssr::format_when;
 use super::types::{Attendee, RsvpGate};
 use crate::accounts::ssr::{pool, require_user};
 use crate::accounts::CurrentUser;
-use crate::errors::{forbidden, internal, not_found};
+use crate::errors::{internal, not_found};
 use crate::groups::ssr::role_in;
-use crate::policy::{allows, Action, Actor, Role};
+use crate::policy::{require, Action, Actor, Role};
 use chrono::{DateTime, TimeDelta, Utc};
 use leptos::prelude::*;
 use sqlx::{PgConnection, PgPool};
@@ -142,13 +142,7 @@ async fn access(
             .ok_or_else(|| not_found("meetup"))?
     };
     let role = role_in(pool, event.group_id, user).await?;
-    if !allows(Actor { user, role }, action) {
-        return Err(if user.is_none() {
-            crate::errors::unauthorized()
-        } else {
-            forbidden()
-        });
-    }
+    require(Actor { user, role }, action)?;
     Ok((event, role))
 }
 
@@ -242,15 +236,13 @@ async fn manage_group(
             .map_err(internal)?;
     let (group_id, name, zone) = group.ok_or_else(|| not_found("group"))?;
     let role = role_in(&pool, group_id, Some(&user)).await?;
-    if !allows(
+    require(
         Actor {
             user: Some(&user),
             role,
         },
         Action::ManageEvents,
-    ) {
-        return Err(forbidden());
-    }
+    )?;
     Ok((user, pool, group_id, name, zone))
 }
 

@@ -2,22 +2,20 @@
 
 use super::*;
 use crate::accounts::ssr::{pool, require_user};
-use crate::errors::{forbidden, internal};
+use crate::errors::internal;
 use crate::events::types::OutboxEmail;
-use crate::policy::{allows, Action, Actor};
+use crate::policy::{require, Action, Actor};
 use chrono::{DateTime, Utc};
 
 pub async fn outbox() -> Result<Vec<OutboxEmail>, ServerFnError> {
     let user = require_user().await?;
-    if !allows(
+    require(
         Actor {
             user: Some(&user),
             role: None,
         },
         Action::AdministerInstance,
-    ) {
-        return Err(forbidden());
-    }
+    )?;
     let pool = pool()?;
     #[allow(clippy::type_complexity)]
     let rows: Vec<(i64, String, String, String, String, String, DateTime<Utc>, String, bool)> = sqlx::query_as(
