@@ -1,6 +1,8 @@
 //! The pipeline of DESIGN.md, one module per stage, named for it:
 //!
-//!     Capture -> Distill -> Index -> Compute -> Display -> Interact -> Measure
+//! ```text
+//! Capture -> Distill -> Index -> Compute -> Display -> Interact -> Measure
+//! ```
 //!
 //! - [`capture`]: landing what members send (quick log, REST API, CSV and Apple Health
 //!   imports) in `raw_observations`, in the transaction that enqueues Distill.

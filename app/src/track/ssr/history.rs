@@ -1,0 +1,184 @@
+//! A metric's page: its history with filters, editing and deleting an entry.
+
+use super::*;
+use crate::errors::{internal, invalid, not_found};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use sqlx::PgPool;
+
+/// (id, observed at, value, note, tags, source).
+type HistoryRow = (i64, DateTime<Utc>, f64, String, Vec<String>, String);
+
+pub async fn metric_data(
+    key: String,
+    from: String,
+    to: String,
+    search: String,
+    page: i64,
+) -> Result<MetricData, ServerFnError> {
+    let (user, pool) = member().await?;
+    let now = Utc::now();
+    let metric = own_metric(&pool, user.id, &key).await?;
+    let zone = user.time_zone.clone();
+    let (from_day, to_day) = (parse_day(&from, "from")?, parse_day(&to, "to")?);
+    let start = |day: NaiveDate| {
+        crate::events::recurrence::local_to_utc(day, NaiveTime::MIN, &zone)
+            .unwrap_or_else(|_| day.and_time(NaiveTime::MIN).and_utc())
+    };
+    let lower = from_day.map(start);
+    let upper = to_day.and_then(|day| day.succ_opt()).map(start);
+    let search = search.trim().to_string();
+    let pattern = (!search.is_empty()).then(|| {
+        format!(
+            "%{}%",
+            search
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    const FILTER: &str = "user_id = $1 AND metric_id = $2
+        AND ($3::timestamptz IS NULL OR observed_at >= $3)
+        AND ($4::timestamptz IS NULL OR observed_at < $4)
+        AND ($5::text IS NULL OR note ILIKE $5)";
+    let total: i64 =
+        sqlx::query_scalar(&format!("SELECT count(*) FROM observations WHERE {FILTER}"))
+            .bind(user.id)
+            .bind(metric.id)
+            .bind(lower)
+            .bind(upper)
+            .bind(&pattern)
+            .fetch_one(&pool)
+            .await
+            .map_err(internal)?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = page.clamp(1, pages);
+    let rows: Vec<HistoryRow> = sqlx::query_as(&format!(
+        "SELECT id, observed_at, value, note, tags, source FROM observations WHERE {FILTER}
+          ORDER BY observed_at DESC, id DESC LIMIT $6 OFFSET $7"
+    ))
+    .bind(user.id)
+    .bind(metric.id)
+    .bind(lower)
+    .bind(upper)
+    .bind(&pattern)
+    .bind(PAGE_SIZE)
+    .bind((page - 1) * PAGE_SIZE)
+    .fetch_all(&pool)
+    .await
+    .map_err(internal)?;
+    let entries = rows
+        .into_iter()
+        .map(|(id, at, value, note, tags, source)| EntryView {
+            id,
+            metric_key: metric.key.clone(),
+            metric_name: metric.name.clone(),
+            value: metric.show(value),
+            value_input: metric.input(value),
+            when: when_label(at, &zone, now),
+            when_input: local_input(at, &zone),
+            note,
+            tags,
+            source,
+        })
+        .collect();
+    let shares: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT g.slug, g.name, s.level FROM memberships ms JOIN groups g ON g.id = ms.group_id
+           LEFT JOIN metric_shares s ON s.group_id = g.id AND s.user_id = ms.user_id AND s.metric_id = $2
+          WHERE ms.user_id = $1 ORDER BY g.name",
+    )
+    .bind(user.id)
+    .bind(metric.id)
+    .fetch_all(&pool)
+    .await
+    .map_err(internal)?;
+    let latest = latest(&pool, user.id).await.map_err(internal)?;
+    Ok(MetricData {
+        metric: view_of(&metric, latest.get(&metric.id), &zone, now),
+        now_local: local_input(now, &zone),
+        time_zone: zone,
+        form_key: form_key(),
+        shares: shares
+            .into_iter()
+            .map(|(group_slug, group_name, level)| ShareView {
+                group_slug,
+                group_name,
+                level: level.unwrap_or_else(|| "private".into()),
+            })
+            .collect(),
+        entries,
+        total,
+        page,
+        pages,
+        from,
+        to,
+        search,
+    })
+}
+
+/// One of the member's observations with its metric; anyone else's is "not found".
+async fn own_entry(pool: &PgPool, user_id: i64, id: i64) -> Result<MetricRow, ServerFnError> {
+    let key: Option<String> = sqlx::query_scalar(
+        "SELECT m.key FROM observations o JOIN metrics m ON m.id = o.metric_id
+          WHERE o.id = $1 AND o.user_id = $2",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(internal)?;
+    own_metric(pool, user_id, &key.ok_or_else(|| not_found("entry"))?).await
+}
+
+pub async fn save_entry(
+    id: i64,
+    value: String,
+    unit: String,
+    at: String,
+    note: String,
+) -> Result<(), ServerFnError> {
+    let (user, pool) = member().await?;
+    let metric = own_entry(&pool, user.id, id).await?;
+    let unit = if unit.trim().is_empty() {
+        metric.display_unit.clone()
+    } else {
+        unit
+    };
+    let entry = RawEntry {
+        metric: metric.key.clone(),
+        value,
+        unit,
+        at,
+        time_zone: user.time_zone.clone(),
+        note,
+    };
+    let clean = check(&entry, &metric, &user.time_zone, Utc::now()).map_err(invalid)?;
+    sqlx::query(
+        "UPDATE observations SET value = $3, observed_at = $4, note = $5, tags = $6, updated_at = now()
+          WHERE id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(user.id)
+    .bind(clean.value)
+    .bind(clean.observed_at)
+    .bind(&clean.note)
+    .bind(&clean.tags)
+    .execute(&pool)
+    .await
+    .map_err(internal)?;
+    Ok(())
+}
+
+pub async fn delete_entry(id: i64) -> Result<(), ServerFnError> {
+    let (user, pool) = member().await?;
+    let deleted = sqlx::query("DELETE FROM observations WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user.id)
+        .execute(&pool)
+        .await
+        .map_err(internal)?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(not_found("entry"));
+    }
+    Ok(())
+}

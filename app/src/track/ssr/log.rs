@@ -1,0 +1,154 @@
+//! The quick-log page: the member's pinned metrics, what was logged recently (and what
+//! was refused, with why), and logging a value.
+
+use super::*;
+use crate::accounts::CurrentUser;
+use crate::errors::{internal, invalid, not_found};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use std::collections::HashMap;
+
+pub async fn track_data() -> Result<TrackData, ServerFnError> {
+    let (user, pool) = member().await?;
+    let now = Utc::now();
+    let metrics = {
+        let mut conn = pool.acquire().await.map_err(internal)?;
+        member_metrics(&mut conn, user.id).await.map_err(internal)?
+    };
+    let latest = latest(&pool, user.id).await.map_err(internal)?;
+    let recent = recent(&pool, &user, &metrics, now)
+        .await
+        .map_err(internal)?;
+    Ok(TrackData {
+        time_zone: user.time_zone.clone(),
+        now_local: local_input(now, &user.time_zone),
+        form_key: form_key(),
+        metrics: metrics
+            .iter()
+            .map(|m| view_of(m, latest.get(&m.id), &user.time_zone, now))
+            .collect(),
+        recent,
+    })
+}
+
+/// The member's latest entries: the last observations logged, what is still being
+/// processed, and what was refused in the last 30 days (with the reason).
+async fn recent(
+    pool: &PgPool,
+    user: &CurrentUser,
+    metrics: &[MetricRow],
+    now: DateTime<Utc>,
+) -> Result<Vec<RecentItem>, sqlx::Error> {
+    let by_id: HashMap<i64, &MetricRow> = metrics.iter().map(|m| (m.id, m)).collect();
+    let logged: Vec<(i64, f64, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT metric_id, value, observed_at, created_at FROM observations
+          WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 10",
+    )
+    .bind(user.id)
+    .fetch_all(pool)
+    .await?;
+    let unsettled: Vec<(serde_json::Value, DateTime<Utc>, Option<String>)> = sqlx::query_as(
+        "SELECT r.payload, r.received_at, o.reason FROM raw_observations r
+           LEFT JOIN raw_outcomes o ON o.raw_id = r.id
+          WHERE r.user_id = $1 AND (o.raw_id IS NULL OR (NOT o.accepted AND o.decided_at > now() - interval '30 days'))
+          ORDER BY r.id DESC LIMIT 20",
+    )
+    .bind(user.id)
+    .fetch_all(pool)
+    .await?;
+    let mut items: Vec<(DateTime<Utc>, RecentItem)> = Vec::new();
+    for (metric_id, value, observed_at, created_at) in logged {
+        let Some(metric) = by_id.get(&metric_id) else {
+            continue;
+        };
+        items.push((
+            created_at,
+            RecentItem {
+                status: "logged".into(),
+                metric: metric.name.clone(),
+                value: metric.show(value),
+                when: when_label(observed_at, &user.time_zone, now),
+                reason: String::new(),
+            },
+        ));
+    }
+    for (payload, received_at, reason) in unsettled {
+        let entry: RawEntry = serde_json::from_value(payload).unwrap_or_default();
+        let unit = if entry.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", entry.unit)
+        };
+        items.push((
+            received_at,
+            RecentItem {
+                status: if reason.is_some() {
+                    "refused"
+                } else {
+                    "pending"
+                }
+                .into(),
+                metric: entry.metric,
+                value: format!("{}{unit}", entry.value),
+                when: when_label(received_at, &user.time_zone, now),
+                reason: reason.unwrap_or_default(),
+            },
+        ));
+    }
+    items.sort_by_key(|item| std::cmp::Reverse(item.0));
+    Ok(items.into_iter().take(15).map(|(_, item)| item).collect())
+}
+
+pub async fn log_entry(
+    metric_key: String,
+    value: String,
+    unit: String,
+    at: String,
+    note: String,
+    key: String,
+) -> Result<String, ServerFnError> {
+    let (user, pool) = member().await?;
+    let key = key.trim();
+    if key.is_empty() || key.len() > 200 {
+        return Err(invalid("The form is out of date; reload the page."));
+    }
+    let mut tx = pool.begin().await.map_err(internal)?;
+    let metric = find_metric(&mut tx, user.id, &metric_key)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| not_found("metric"))?;
+    let entry = RawEntry {
+        metric: metric.key.clone(),
+        value,
+        unit,
+        at,
+        time_zone: user.time_zone.clone(),
+        note,
+    };
+    // The same checks Distill makes, now, so that a typo is an error on the form and
+    // not a refusal found later.
+    let clean = check(&entry, &metric, &user.time_zone, Utc::now()).map_err(invalid)?;
+    let landed = crate::pipeline::capture::land(
+        &mut tx,
+        user.id,
+        "quick_log",
+        vec![crate::pipeline::capture::Landing {
+            idempotency_key: format!("{key}:{}", metric.key),
+            payload: serde_json::to_value(&entry).map_err(internal)?,
+        }],
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    if !landed.is_empty() {
+        // The job is the guarantee; distilling here too makes the entry show at once.
+        if let Err(error) = distill(&pool, user.id, 100, 0).await {
+            tracing::warn!(%error, "distilling a quick log inline failed; the job will retry");
+        }
+    }
+    Ok(format!(
+        "Logged {}: {}.",
+        metric.name,
+        metric.show(clean.value)
+    ))
+}

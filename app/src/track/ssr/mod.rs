@@ -1,0 +1,177 @@
+//! Server side of the tracking pages: the bodies of their server functions and the
+//! queries behind them. What members log goes through the pipeline
+//! (`crate::pipeline::capture::land`, then `crate::pipeline::distill`); metrics in the
+//! database are in `catalogue`.
+
+use crate::accounts::ssr::{pool, require_user};
+use crate::accounts::CurrentUser;
+use crate::errors::{internal, invalid, not_found};
+use crate::pipeline::distill::*;
+use crate::policy::{require, Action, Actor};
+use crate::track::catalogue::*;
+use crate::track::types::*;
+use crate::track::units::Unit;
+use crate::track::{Aggregate, Kind};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use leptos::prelude::*;
+use sqlx::PgPool;
+use std::collections::HashMap;
+
+mod history;
+mod log;
+mod settings;
+pub use history::*;
+pub use log::*;
+pub use settings::*;
+
+/// Now in `zone`, as a datetime-local input wants it.
+pub fn local_input(at: DateTime<Utc>, zone: &str) -> String {
+    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::Tz::UTC);
+    at.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// "today 07:10", "yesterday 22:30", "Tue 24 Nov 07:10", "24 Nov 2025 07:10".
+pub fn when_label(at: DateTime<Utc>, zone: &str, now: DateTime<Utc>) -> String {
+    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::Tz::UTC);
+    let (local, today) = (at.with_timezone(&tz), now.with_timezone(&tz).date_naive());
+    let days = (today - local.date_naive()).num_days();
+    match days {
+        0 => local.format("today %H:%M").to_string(),
+        1 => local.format("yesterday %H:%M").to_string(),
+        2..=6 => local.format("%a %-d %b %H:%M").to_string(),
+        _ if local.year() == today.year() => local.format("%a %-d %b %H:%M").to_string(),
+        _ => local.format("%-d %b %Y %H:%M").to_string(),
+    }
+}
+
+fn form_key() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn member() -> Result<(CurrentUser, PgPool), ServerFnError> {
+    let user = require_user().await?;
+    require(
+        Actor {
+            user: Some(&user),
+            role: None,
+        },
+        Action::Track,
+    )?;
+    Ok((user, pool()?))
+}
+
+/// Counts and latest values of each of the member's metrics.
+async fn latest(
+    pool: &PgPool,
+    user_id: i64,
+) -> Result<HashMap<i64, (i64, f64, DateTime<Utc>)>, sqlx::Error> {
+    let rows: Vec<(i64, i64, f64, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT DISTINCT ON (metric_id) metric_id, count(*) OVER (PARTITION BY metric_id),
+                value, observed_at
+           FROM observations WHERE user_id = $1
+          ORDER BY metric_id, observed_at DESC, id DESC",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(metric, count, value, at)| (metric, (count, value, at)))
+        .collect())
+}
+
+fn view_of(
+    metric: &MetricRow,
+    latest: Option<&(i64, f64, DateTime<Utc>)>,
+    zone: &str,
+    now: DateTime<Utc>,
+) -> MetricView {
+    let kind = metric.kind();
+    let display = Unit::find(&metric.display_unit);
+    let units: Vec<(String, String)> = match Unit::find(&metric.unit) {
+        Some(unit) if kind != Kind::YesNo && kind != Kind::Scale => unit
+            .compatible()
+            .into_iter()
+            .map(|u| (u.code.to_string(), u.label.to_string()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    MetricView {
+        key: metric.key.clone(),
+        name: metric.name.clone(),
+        kind,
+        aggregate: Aggregate::parse(&metric.aggregate).unwrap_or(Aggregate::Mean),
+        unit: metric.unit.clone(),
+        display_unit: metric.display_unit.clone(),
+        display_label: display
+            .map(|u| u.label.to_string())
+            .unwrap_or_else(|| metric.display_unit.clone()),
+        units,
+        min: metric.min_value,
+        max: metric.max_value,
+        goal: metric.goal.map(|goal| metric.show(goal)),
+        goal_input: metric
+            .goal
+            .map(|goal| metric.input(goal))
+            .unwrap_or_default(),
+        pinned: metric.pinned,
+        custom: metric.owner_id.is_some(),
+        latest: latest.map(|(_, value, at)| {
+            format!("{} · {}", metric.show(*value), when_label(*at, zone, now))
+        }),
+        count: latest.map_or(0, |(count, ..)| *count),
+    }
+}
+
+/// A metric of the member's, for its page and its settings.
+async fn own_metric(pool: &PgPool, user_id: i64, key: &str) -> Result<MetricRow, ServerFnError> {
+    let mut conn = pool.acquire().await.map_err(internal)?;
+    sqlx::query_as::<_, MetricRow>(&format!("{METRIC_SELECT} AND m.key = $2"))
+        .bind(user_id)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| not_found("metric"))
+}
+
+fn parse_day(text: &str, field: &str) -> Result<Option<NaiveDate>, ServerFnError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|day| (1..=9999).contains(&day.year()))
+        .map(Some)
+        .ok_or_else(|| invalid(format!("The {field} date should look like 2026-11-26.")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_say_today_and_yesterday() {
+        let now = DateTime::parse_from_rfc3339("2026-11-26T20:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let la = "America/Los_Angeles";
+        let label = |text: &str| {
+            when_label(
+                DateTime::parse_from_rfc3339(text)
+                    .unwrap()
+                    .with_timezone(&Utc),
+                la,
+                now,
+            )
+        };
+        assert_eq!(label("2026-11-26T15:10:00Z"), "today 07:10");
+        assert_eq!(label("2026-11-26T06:30:00Z"), "yesterday 22:30");
+        assert_eq!(label("2026-11-20T16:00:00Z"), "Fri 20 Nov 08:00");
+        assert_eq!(label("2025-11-20T16:00:00Z"), "20 Nov 2025 08:00");
+    }
+}
