@@ -17,6 +17,7 @@ pub mod jobs;
 #[cfg(feature = "ssr")]
 pub mod pipeline;
 pub mod policy;
+pub mod stats;
 pub mod tokens;
 pub mod track;
 
