@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{
+    handler::Handler as _,
     middleware,
     routing::{get, post},
     Json, Router,
@@ -26,6 +27,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{time::Duration as CookieDuration, SameSite};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
@@ -194,12 +196,21 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
                 move || shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(
-            move || provide_context(fallback_pool.clone()), shell
-        ))
+        // Static files straight from the site root, with no Leptos owner: leptos_axum's
+        // file handler wraps each file in `Owner::new()`, which can inherit another
+        // request's owner left current on the worker thread and then *takes* that
+        // request's response headers (its Content-Security-Policy ended up on a wasm
+        // file and the page went without; found by end2end/tests/xss.spec.ts). Only
+        // what is not a file reaches Leptos, for the 404 page.
+        .fallback_service(
+            ServeDir::new(&*leptos_options.site_root).fallback(
+                leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+                    move || provide_context(fallback_pool.clone()),
+                    shell,
+                )
+                .with_state(state.clone()),
+            ),
+        )
         .layer(middleware::from_fn(refuse_bad_input))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(

@@ -106,6 +106,29 @@ fn register_exit_hook() {
     }
 }
 
+/// A stand-in for the built site: pages render without the real bundle, and these few
+/// static files are served as the real ones would be.
+pub fn site_root() -> &'static std::path::Path {
+    static ROOT: OnceLock<std::path::PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let root = std::env::temp_dir().join(format!("cohort-test-site-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("pkg")).expect("creating the test site");
+        std::fs::write(
+            root.join("pkg/cohort.js"),
+            "export default function () {}\n",
+        )
+        .expect("writing the test site");
+        std::fs::write(root.join("pkg/cohort.css"), "body { margin: 0 }\n")
+            .expect("writing the test site");
+        std::fs::write(
+            root.join("favicon.svg"),
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n",
+        )
+        .expect("writing the test site");
+        root
+    })
+}
+
 /// The app served on a free port, on a fresh database.
 pub struct TestApp {
     pub address: String,
@@ -120,9 +143,7 @@ impl TestApp {
     }
 
     pub async fn spawn_on(pool: PgPool) -> TestApp {
-        // Pages render without the built site; /pkg files simply 404.
-        let site_root = std::path::Path::new("/nonexistent/cohort-site");
-        let settings = WebSettings::local("127.0.0.1:0".parse().expect("address"), site_root);
+        let settings = WebSettings::local("127.0.0.1:0".parse().expect("address"), site_root());
         let app = Application::build(&settings, pool.clone())
             .await
             .expect("building the app");

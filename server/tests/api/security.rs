@@ -127,6 +127,46 @@ async fn other_responses_may_load_nothing_and_personal_ones_are_not_stored() {
     assert_common_headers(response.headers(), "get_current_user");
 }
 
+/// Pages and static files requested at once each keep their own policy: leptos_axum's
+/// file handler once took a page's headers (its CSP went out on the wasm file and the
+/// page was sent with none of its own), one load in a few hundred in Chromium.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_and_static_files_requested_at_once_keep_their_own_policy() {
+    let app = TestApp::spawn().await;
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..400 {
+        let path = [
+            "/login",
+            "/pkg/cohort.js",
+            "/",
+            "/pkg/cohort.css",
+            "/favicon.svg",
+        ][i % 5];
+        let (client, url) = (app.client.clone(), format!("{}{path}", app.address));
+        requests.spawn(async move {
+            let response = client.get(&url).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            (path, response.headers().clone())
+        });
+    }
+    let mut checked = 0;
+    while let Some(answer) = requests.join_next().await {
+        let (path, headers) = answer.unwrap();
+        let policy = header(&headers, "content-security-policy");
+        if path.starts_with("/pkg/") || path == "/favicon.svg" {
+            assert!(policy.starts_with("default-src 'none'"), "{path}: {policy}");
+            assert!(
+                headers.get("cache-control").is_none_or(|v| v != "no-store"),
+                "{path}"
+            );
+        } else {
+            page_nonce(&headers);
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 400);
+}
+
 #[tokio::test]
 async fn after_log_in_next_only_ever_leads_to_a_path_on_this_site() {
     let app = TestApp::spawn().await;
