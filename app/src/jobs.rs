@@ -1,38 +1,82 @@
-//! Enqueueing background work from server functions, and the payloads of the jobs that
-//! the meetup pages start. The runner and the job implementations live in the server
-//! crate (`server/src/jobs/`); both sides go through `enqueue_raw`, the one statement
-//! that adds a job.
+//! Background work: the `Job` trait every kind of job implements (its kind, queue,
+//! retry policy and dedupe key, written once) with `enqueue` as a default method, and
+//! the payloads of the jobs that the meetup pages start.
+//!
+//! This module sits below every domain module, so a page, a pipeline stage or the server
+//! enqueues a job by calling `job.enqueue(&mut tx)` in its own transaction. How a job
+//! *runs* is the server's business (`server/src/jobs/`: the runner and its `Run` trait;
+//! `server/src/job_types.rs` registers every kind in one place): running needs the mailer
+//! and the templates, which the browser build never sees.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sqlx::PgConnection;
+use std::future::Future;
+use std::time::Duration;
+
+/// A kind of job: its name, queue, retry policy and dedupe rule in one place.
+/// Jobs must be idempotent: after a crash a job may run again.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// Stored in `jobs.kind`; never rename one that may be queued.
+    const KIND: &'static str;
+    const QUEUE: &'static str = "default";
+    /// Runs before the job is kept as failed.
+    const MAX_ATTEMPTS: i32 = 5;
+    /// First retry delay; each further retry doubles it.
+    const BACKOFF: Duration = Duration::from_secs(10);
+
+    /// Enqueueing again while one with this key is pending adds nothing.
+    fn dedupe_key(&self) -> Option<String> {
+        None
+    }
+
+    /// Adds the job, to run now, inside the caller's transaction (or on a pool
+    /// connection). Returns its id, or `None` when a pending job with the same dedupe
+    /// key was kept instead.
+    fn enqueue(
+        &self,
+        conn: &mut PgConnection,
+    ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send {
+        insert(conn, self, None, OnDuplicate::Keep)
+    }
+
+    /// Adds the job to run at `run_at` (now when `None`); a pending one with the same
+    /// dedupe key is kept as it is.
+    fn enqueue_at(
+        &self,
+        conn: &mut PgConnection,
+        run_at: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send {
+        insert(conn, self, run_at, OnDuplicate::Keep)
+    }
+
+    /// Adds the job to run at `run_at`, or moves the pending one with the same dedupe key
+    /// there (a rescheduled reminder).
+    fn schedule(
+        &self,
+        conn: &mut PgConnection,
+        run_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send {
+        insert(conn, self, Some(run_at), OnDuplicate::Reschedule)
+    }
+}
 
 /// How an enqueue treats a pending job with the same kind and dedupe key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnDuplicate {
-    /// Keep the pending one as it is.
+enum OnDuplicate {
     Keep,
-    /// Keep the pending one but move it to the new `run_at` (a rescheduled reminder).
     Reschedule,
 }
 
-/// One job row to add.
-pub struct NewJob<'a> {
-    pub kind: &'a str,
-    pub queue: &'a str,
-    pub payload: serde_json::Value,
-    pub dedupe_key: Option<String>,
-    pub max_attempts: i32,
-    pub run_at: Option<DateTime<Utc>>,
-}
-
-/// Adds a job inside the caller's transaction. Returns its id, or `None` when a pending
-/// job with the same dedupe key was kept instead.
-pub async fn enqueue_raw(
+/// The one statement that adds a job.
+async fn insert<J: Job>(
     conn: &mut PgConnection,
-    job: NewJob<'_>,
+    job: &J,
+    run_at: Option<DateTime<Utc>>,
     on_duplicate: OnDuplicate,
 ) -> Result<Option<i64>, sqlx::Error> {
+    let payload =
+        serde_json::to_value(job).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
     let conflict = match on_duplicate {
         OnDuplicate::Keep => "DO NOTHING",
         OnDuplicate::Reschedule => "DO UPDATE SET run_at = EXCLUDED.run_at, updated_at = now()",
@@ -43,12 +87,12 @@ pub async fn enqueue_raw(
          ON CONFLICT (kind, dedupe_key) WHERE dedupe_key IS NOT NULL AND state = 'pending' {conflict}
          RETURNING id"
     ))
-    .bind(job.kind)
-    .bind(job.queue)
-    .bind(job.payload)
-    .bind(job.dedupe_key)
-    .bind(job.max_attempts)
-    .bind(job.run_at)
+    .bind(J::KIND)
+    .bind(J::QUEUE)
+    .bind(payload)
+    .bind(job.dedupe_key())
+    .bind(J::MAX_ATTEMPTS)
+    .bind(run_at)
     .fetch_optional(conn)
     .await
 }
@@ -88,9 +132,9 @@ pub struct Notify {
     pub notice: Notice,
 }
 
-impl Notify {
-    pub const KIND: &'static str = "notify";
-    pub const QUEUE: &'static str = "mail";
+impl Job for Notify {
+    const KIND: &'static str = "notify";
+    const QUEUE: &'static str = "mail";
 }
 
 /// Job: the reminder a day before a meetup, to everyone with a seat (sent once: the
@@ -101,21 +145,37 @@ pub struct Remind {
 }
 
 impl Remind {
-    pub const KIND: &'static str = "remind";
-    pub const QUEUE: &'static str = "mail";
     /// How long before the start reminders go out.
     pub const BEFORE: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+}
+
+impl Job for Remind {
+    const KIND: &'static str = "remind";
+    const QUEUE: &'static str = "mail";
+
+    /// One reminder per event: scheduling again moves it.
+    fn dedupe_key(&self) -> Option<String> {
+        Some(self.event_id.to_string())
+    }
 }
 
 /// Job: withdraw expired seat offers of an event and offer the seats to the next in line.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SettleSeats {
     pub event_id: i64,
+    /// When the offer it looks at runs out (one job per event and moment). Absent in
+    /// jobs queued before it was recorded.
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
 }
 
-impl SettleSeats {
-    pub const KIND: &'static str = "settle_seats";
-    pub const QUEUE: &'static str = "default";
+impl Job for SettleSeats {
+    const KIND: &'static str = "settle_seats";
+
+    fn dedupe_key(&self) -> Option<String> {
+        self.at
+            .map(|at| format!("{}@{}", self.event_id, at.timestamp()))
+    }
 }
 
 pub async fn notify(
@@ -124,23 +184,12 @@ pub async fn notify(
     user_id: i64,
     notice: Notice,
 ) -> Result<(), sqlx::Error> {
-    let job = Notify {
+    Notify {
         event_id,
         user_id,
         notice,
-    };
-    enqueue_raw(
-        conn,
-        NewJob {
-            kind: Notify::KIND,
-            queue: Notify::QUEUE,
-            payload: serde_json::to_value(&job).unwrap_or_default(),
-            dedupe_key: None,
-            max_attempts: 5,
-            run_at: None,
-        },
-        OnDuplicate::Keep,
-    )
+    }
+    .enqueue(conn)
     .await?;
     Ok(())
 }
@@ -153,40 +202,22 @@ pub async fn schedule_reminder(
     starts_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let run_at = (starts_at - Remind::BEFORE).max(Utc::now());
-    enqueue_raw(
-        conn,
-        NewJob {
-            kind: Remind::KIND,
-            queue: Remind::QUEUE,
-            payload: serde_json::json!({ "event_id": event_id }),
-            dedupe_key: Some(event_id.to_string()),
-            max_attempts: 5,
-            run_at: Some(run_at),
-        },
-        OnDuplicate::Reschedule,
-    )
-    .await?;
+    Remind { event_id }.schedule(conn, run_at).await?;
     Ok(())
 }
 
-/// Looks at the event's seat offers again at `at` (when one expires).
+/// Looks at the event's seat offers again at `at` (when one expires): one job per event
+/// and moment.
 pub async fn schedule_settle(
     conn: &mut PgConnection,
     event_id: i64,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    enqueue_raw(
-        conn,
-        NewJob {
-            kind: SettleSeats::KIND,
-            queue: SettleSeats::QUEUE,
-            payload: serde_json::json!({ "event_id": event_id }),
-            dedupe_key: Some(format!("{event_id}@{}", at.timestamp())),
-            max_attempts: 5,
-            run_at: Some(at),
-        },
-        OnDuplicate::Keep,
-    )
+    SettleSeats {
+        event_id,
+        at: Some(at),
+    }
+    .enqueue_at(conn, Some(at))
     .await?;
     Ok(())
 }

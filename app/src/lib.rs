@@ -12,6 +12,7 @@ pub mod errors;
 pub mod events;
 pub mod groups;
 pub mod html;
+pub mod insights;
 #[cfg(feature = "ssr")]
 pub mod jobs;
 #[cfg(feature = "ssr")]
@@ -137,6 +138,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/groups") view=groups::GroupsPage ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug") view=groups::GroupPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/jobs") view=admin::JobsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/pipeline") view=admin::PipelinePage ssr=SsrMode::Async />
                     <Route path=path!("/admin/outbox") view=|| view! { <RequireUser view=|_| view! { <events::OutboxPage /> } /> } ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug/events/new") view=|| view! { <RequireUser view=|_| view! { <events::NewEventPage /> } /> } ssr=SsrMode::Async />
                     <Route path=path!("/events/:id") view=events::EventPage ssr=SsrMode::Async />

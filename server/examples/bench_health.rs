@@ -9,7 +9,7 @@
 
 use anyhow::{Context, Result};
 use cohort::imports::ImportFile;
-use cohort::jobs::{Runner, RunnerOptions};
+use cohort::jobs::{Job as _, Runner, RunnerOptions};
 use cohort::pg::{ClusterOptions, EmbeddedPostgres};
 use std::time::Instant;
 
@@ -130,7 +130,7 @@ async fn main() -> Result<()> {
         .await?;
     {
         let mut conn = pool.acquire().await?;
-        cohort::jobs::enqueue(&mut conn, &ImportFile { import_id: import }).await?;
+        ImportFile { import_id: import }.enqueue(&mut conn).await?;
     }
 
     // The import alone: peak memory counted from here.

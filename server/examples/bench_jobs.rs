@@ -5,7 +5,7 @@
 //!     cargo run --release -p server --example bench_jobs [-- JOBS]
 
 use anyhow::Result;
-use cohort::jobs::{Job, JobContext, Runner, RunnerOptions};
+use cohort::jobs::{Job, JobContext, Run, Runner, RunnerOptions};
 use cohort::pg::{ClusterOptions, EmbeddedPostgres};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -16,7 +16,9 @@ struct NoOp {}
 impl Job for NoOp {
     const KIND: &'static str = "bench_noop";
     const QUEUE: &'static str = "bench";
+}
 
+impl Run for NoOp {
     async fn run(self, _: JobContext) -> Result<()> {
         Ok(())
     }

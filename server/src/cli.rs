@@ -33,6 +33,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             let closed = db.close().await;
             result.and(closed)
         }
+        Command::Recompute(args) => {
+            let db = Database::open(&args).await?;
+            let started = std::time::Instant::now();
+            let result = app::pipeline::recompute_everyone(&db.pool).await;
+            if let Ok(members) = &result {
+                println!(
+                    "Recomputed {members} members in {:.1} s.",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            let closed = db.close().await;
+            result.map(|_| ()).map_err(anyhow::Error::from).and(closed)
+        }
         Command::Admin(AdminCommand::Grant { email, database }) => {
             let db = Database::open(&database).await?;
             let result = grant_admin(&db, &email).await;

@@ -29,6 +29,9 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Add the demo group, its meetups and members. Running it again adds nothing new.
     SeedDemo(SeedArgs),
+    /// Recompute every member's daily values and insights from their observations (the
+    /// incremental jobs must give the same; this is the check and the repair).
+    Recompute(DatabaseArgs),
     /// Instance administration.
     #[command(subcommand)]
     Admin(AdminCommand),

@@ -1,7 +1,15 @@
 //! Every kind of job Cohort has, registered in one place. The runner (`jobs`) knows no
 //! job type and the modules that define jobs know no runner: this module sits above both.
+//! The pipeline stages' jobs are declared and written in `app::pipeline`; here each is
+//! given to the runner.
 
-use crate::jobs::{maintenance, Runner, RunnerOptions, Services};
+use crate::jobs::{maintenance, JobContext, Run, Runner, RunnerOptions, Services};
+use anyhow::Result;
+use app::pipeline::compute::group::GroupFigures;
+use app::pipeline::compute::Compute;
+use app::pipeline::distill::Distill;
+use app::pipeline::index::Index;
+use app::pipeline::NightlyRecompute;
 use sqlx::PgPool;
 use std::sync::Arc;
 
@@ -25,6 +33,45 @@ pub fn cohort_runner(pool: PgPool, workers: usize, services: Arc<Services>) -> R
         .register::<app::jobs::Remind>()
         .register::<app::jobs::SettleSeats>()
         .register::<crate::meetups::SendEmail>()
-        .register::<app::pipeline::distill::Distill>()
+        .register::<Distill>()
+        .register::<Index>()
+        .register::<Compute>()
+        .register::<GroupFigures>()
+        .register::<NightlyRecompute>()
         .register::<crate::imports::ImportFile>()
+}
+
+impl Run for Distill {
+    async fn run(self, context: JobContext) -> Result<()> {
+        Distill::run(self, &context.pool).await?;
+        Ok(())
+    }
+}
+
+impl Run for Index {
+    async fn run(self, context: JobContext) -> Result<()> {
+        Index::run(self, &context.pool).await?;
+        Ok(())
+    }
+}
+
+impl Run for Compute {
+    async fn run(self, context: JobContext) -> Result<()> {
+        Compute::run(self, &context.pool).await?;
+        Ok(())
+    }
+}
+
+impl Run for GroupFigures {
+    async fn run(self, context: JobContext) -> Result<()> {
+        GroupFigures::run(self, &context.pool).await?;
+        Ok(())
+    }
+}
+
+impl Run for NightlyRecompute {
+    async fn run(self, context: JobContext) -> Result<()> {
+        NightlyRecompute::run(self, &context.pool).await?;
+        Ok(())
+    }
 }

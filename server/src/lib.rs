@@ -5,10 +5,10 @@
 pub mod admin;
 pub mod calendar;
 pub mod calendar_routes;
-pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod exports;
 pub mod healthz;
 pub mod imports;
 pub mod job_types;

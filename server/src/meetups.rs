@@ -5,7 +5,7 @@
 //! and the organizer's CSV export.
 
 use crate::calendar::{self, CalEvent, FeedEntry};
-use crate::jobs::{enqueue, enqueue_at, Job, JobContext};
+use crate::jobs::{Job, JobContext, Run};
 use crate::mail::{self, EventFacts, Outgoing, Rendered};
 use anyhow::{Context, Result};
 use app::events::ssr::format_when;
@@ -92,7 +92,7 @@ async fn write_email(
     .await
     .context("writing an e-mail to the outbox")?;
     if let Some(email_id) = id {
-        enqueue(conn, &SendEmail { email_id }).await?;
+        SendEmail { email_id }.enqueue(conn).await?;
     }
     Ok(())
 }
@@ -118,10 +118,7 @@ fn kind_of(notice: &Notice) -> &'static str {
     }
 }
 
-impl Job for Notify {
-    const KIND: &'static str = Notify::KIND;
-    const QUEUE: &'static str = Notify::QUEUE;
-
+impl Run for Notify {
     async fn run(self, context: JobContext) -> Result<()> {
         let mut tx = context.pool.begin().await?;
         let Some(event) = store::find_event(&mut tx, self.event_id).await? else {
@@ -175,14 +172,7 @@ impl Job for Notify {
     }
 }
 
-impl Job for Remind {
-    const KIND: &'static str = Remind::KIND;
-    const QUEUE: &'static str = Remind::QUEUE;
-
-    fn dedupe_key(&self) -> Option<String> {
-        Some(self.event_id.to_string())
-    }
-
+impl Run for Remind {
     /// Sends the reminder once: `reminder_sent_at` is claimed in the transaction that
     /// writes the e-mails, so a second run (another process, a retry) finds it set.
     async fn run(self, context: JobContext) -> Result<()> {
@@ -197,7 +187,7 @@ impl Job for Remind {
         let due = event.starts_at - Remind::BEFORE;
         if due > now + TimeDelta::minutes(1) {
             // The meetup moved later since this was scheduled: come back then.
-            enqueue_at(&mut tx, &self, Some(due)).await?;
+            self.enqueue_at(&mut tx, Some(due)).await?;
             tx.commit().await?;
             return Ok(());
         }
@@ -248,10 +238,7 @@ impl Job for Remind {
     }
 }
 
-impl Job for SettleSeats {
-    const KIND: &'static str = SettleSeats::KIND;
-    const QUEUE: &'static str = SettleSeats::QUEUE;
-
+impl Run for SettleSeats {
     async fn run(self, context: JobContext) -> Result<()> {
         let mut tx = context.pool.begin().await?;
         app::events::seats::settle(&mut tx, self.event_id, Utc::now()).await?;
@@ -272,7 +259,9 @@ impl Job for SendEmail {
     const QUEUE: &'static str = "mail";
     const MAX_ATTEMPTS: i32 = 8;
     const BACKOFF: std::time::Duration = std::time::Duration::from_secs(30);
+}
 
+impl Run for SendEmail {
     async fn run(self, context: JobContext) -> Result<()> {
         let row: Option<(String, String, String, String, String, Option<String>)> = sqlx::query_as(
             "SELECT to_name, to_address, subject, text_body, html_body, ics FROM emails
@@ -335,7 +324,9 @@ impl Job for ExtendSeries {
     fn dedupe_key(&self) -> Option<String> {
         Some("daily".into())
     }
+}
 
+impl Run for ExtendSeries {
     async fn run(self, context: JobContext) -> Result<()> {
         let today = (Utc::now() - TimeDelta::days(1)).date_naive();
         let series: Vec<i64> = sqlx::query_scalar(
@@ -351,12 +342,9 @@ impl Job for ExtendSeries {
             tx.commit().await?;
         }
         let mut conn = context.pool.acquire().await?;
-        enqueue_at(
-            &mut conn,
-            &ExtendSeries,
-            Some(Utc::now() + TimeDelta::days(1)),
-        )
-        .await?;
+        ExtendSeries
+            .enqueue_at(&mut conn, Some(Utc::now() + TimeDelta::days(1)))
+            .await?;
         tracing::info!(added, "recurring series extended");
         Ok(())
     }

@@ -169,8 +169,8 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
             )),
         )
         .route("/track/import/{id}/start", post(crate::imports::start))
-        .route("/track/export.csv", get(crate::capture::export_csv))
-        .route("/track/export.json", get(crate::capture::export_json))
+        .route("/track/export.csv", get(crate::exports::export_csv))
+        .route("/track/export.json", get(crate::exports::export_json))
         .route(
             "/events/{id}/event.ics",
             get(crate::calendar_routes::event_ics),
@@ -203,13 +203,15 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         // file and the page went without; found by end2end/tests/xss.spec.ts). Only
         // what is not a file reaches Leptos, for the 404 page.
         .fallback_service(
-            ServeDir::new(&*leptos_options.site_root).fallback(
-                leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-                    move || provide_context(fallback_pool.clone()),
-                    shell,
-                )
-                .with_state(state.clone()),
-            ),
+            ServeDir::new(&*leptos_options.site_root)
+                .call_fallback_on_method_not_allowed(true)
+                .fallback(
+                    leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+                        move || provide_context(fallback_pool.clone()),
+                        shell,
+                    )
+                    .with_state(state.clone()),
+                ),
         )
         .layer(middleware::from_fn(refuse_bad_input))
         .layer(sessions)

@@ -364,13 +364,26 @@ pub async fn update_profile(
     let (Ok(name), true) = (name, errors.is_empty()) else {
         return Ok(errors);
     };
-    sqlx::query("UPDATE users SET display_name = $2, time_zone = $3 WHERE id = $1")
-        .bind(user.id)
-        .bind(name)
-        .bind(time_zone)
-        .execute(&pool()?)
-        .await
-        .map_err(internal)?;
+    let pool = pool()?;
+    let mut tx = pool.begin().await.map_err(internal)?;
+    let moved: bool = sqlx::query_scalar(
+        "UPDATE users SET display_name = $2, time_zone = $3 WHERE id = $1
+         RETURNING time_zone IS DISTINCT FROM $4",
+    )
+    .bind(user.id)
+    .bind(name)
+    .bind(&time_zone)
+    .bind(&user.time_zone)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(internal)?;
+    if moved {
+        // The member's days now run midnight to midnight somewhere else.
+        crate::pipeline::index::enqueue(&mut tx, user.id)
+            .await
+            .map_err(internal)?;
+    }
+    tx.commit().await.map_err(internal)?;
     Ok(FormErrors::default())
 }
 

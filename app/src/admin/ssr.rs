@@ -1,6 +1,6 @@
 //! Queries behind the admin pages; every one asks the policy first.
 
-use super::{JobRow, JobsOverview, QueueCount};
+use super::{JobRow, JobsOverview, PipelineOverview, QueueCount, StageRow, STAGES};
 use crate::accounts::ssr::{pool, require_user};
 use crate::errors::{internal, not_found};
 use crate::policy::{require, Action, Actor};
@@ -89,4 +89,76 @@ pub async fn cancel_job(id: i64) -> Result<(), ServerFnError> {
         return Err(not_found("pending job"));
     }
     Ok(())
+}
+
+pub async fn pipeline_overview() -> Result<PipelineOverview, ServerFnError> {
+    let pool = require_admin().await?;
+    type Row = (String, i64, i64, i64, i64, Option<f64>, Option<f64>, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT s.kind,
+                count(*) FILTER (WHERE j.state = 'pending' AND j.run_at <= now()),
+                count(*) FILTER (WHERE j.state = 'pending' AND j.run_at > now()),
+                count(*) FILTER (WHERE j.state = 'running'),
+                count(*) FILTER (WHERE j.state = 'succeeded' AND j.finished_at > now() - interval '1 hour'),
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM j.finished_at - j.run_at) * 1000)
+                    FILTER (WHERE j.state = 'succeeded' AND j.finished_at > now() - interval '1 hour'),
+                percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM j.finished_at - j.run_at) * 1000)
+                    FILTER (WHERE j.state = 'succeeded' AND j.finished_at > now() - interval '1 hour'),
+                count(*) FILTER (WHERE j.state = 'failed')
+           FROM unnest($1::text[]) WITH ORDINALITY AS s(kind, n)
+           LEFT JOIN jobs j ON j.kind = s.kind
+          GROUP BY s.kind, s.n ORDER BY s.n",
+    )
+    .bind(STAGES.to_vec())
+    .fetch_all(&pool)
+    .await
+    .map_err(internal)?;
+    let stages = rows
+        .into_iter()
+        .map(
+            |(stage, backlog, scheduled, running, done_last_hour, p50_ms, p99_ms, failed)| {
+                StageRow {
+                    stage,
+                    backlog,
+                    scheduled,
+                    running,
+                    done_last_hour,
+                    p50_ms,
+                    p99_ms,
+                    failed,
+                }
+            },
+        )
+        .collect();
+    type Failed = (
+        i64,
+        String,
+        String,
+        String,
+        i32,
+        i32,
+        Option<String>,
+        chrono::DateTime<chrono::Utc>,
+    );
+    let failed = sqlx::query_as::<_, Failed>(
+        "SELECT id, kind, queue, state::text, attempts, max_attempts, last_error, updated_at FROM jobs
+          WHERE state = 'failed' AND kind = ANY($1) ORDER BY updated_at DESC LIMIT 50",
+    )
+    .bind(STAGES.to_vec())
+    .fetch_all(&pool)
+    .await
+    .map_err(internal)?
+    .into_iter()
+    .map(|(id, kind, queue, state, attempts, max_attempts, last_error, updated_at)| JobRow {
+        id,
+        kind,
+        queue,
+        state,
+        attempts,
+        max_attempts,
+        last_error,
+        updated_at,
+    })
+    .collect();
+    Ok(PipelineOverview { stages, failed })
 }

@@ -190,6 +190,10 @@ pub async fn leave_group(slug: String) -> Result<(), ServerFnError> {
         .execute(&mut *tx)
         .await
         .map_err(internal)?;
+    // Their shares went with the membership: the next figures snapshot leaves them out.
+    crate::pipeline::compute::group::schedule(&mut tx, group.id)
+        .await
+        .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     Ok(())
 }

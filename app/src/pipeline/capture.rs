@@ -5,7 +5,7 @@
 //! if the process dies right after, and nothing is distilled that was not committed.
 
 use super::distill::Distill;
-use crate::jobs::{enqueue_raw, NewJob, OnDuplicate};
+use crate::jobs::Job;
 use sqlx::PgConnection;
 
 /// One entry to land: its idempotency key (unique per member and source) and the
@@ -54,18 +54,6 @@ pub async fn land(
 
 /// Enqueues the member's Distill job (one pending per member, however many landings).
 pub async fn enqueue_distill(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::Error> {
-    enqueue_raw(
-        conn,
-        NewJob {
-            kind: Distill::KIND,
-            queue: Distill::QUEUE,
-            payload: serde_json::json!({ "user_id": user_id }),
-            dedupe_key: Some(user_id.to_string()),
-            max_attempts: 10,
-            run_at: None,
-        },
-        OnDuplicate::Keep,
-    )
-    .await?;
+    Distill { user_id }.enqueue(conn).await?;
     Ok(())
 }

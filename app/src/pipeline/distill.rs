@@ -7,6 +7,7 @@
 //! written by three set-based statements, so a crash loses nothing (the job runs again).
 //! The job's `Job` impl is in `server/src/capture.rs` until the Job trait moves here.
 
+use crate::jobs::Job;
 use crate::track::catalogue::*;
 use crate::track::{canonical_value, tags};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
@@ -143,15 +144,52 @@ pub fn check(
     })
 }
 
-/// Job: distill a member's landed entries (its `Job` impl is in `server/src/capture.rs`).
+/// Job: distill a member's landed entries ([`Distill::run`]; one pending per member,
+/// however many landings).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Distill {
     pub user_id: i64,
 }
 
+impl Job for Distill {
+    const KIND: &'static str = "distill";
+    const QUEUE: &'static str = "pipeline";
+    const MAX_ATTEMPTS: i32 = 10;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(self.user_id.to_string())
+    }
+}
+
+/// Landed entries distilled per transaction.
+pub const DISTILL_BATCH: i64 = 1000;
+
 impl Distill {
-    pub const KIND: &'static str = "distill";
-    pub const QUEUE: &'static str = "pipeline";
+    /// Batch after batch until nothing is left; each batch commits on its own, so a
+    /// crash loses at most the batch in flight, which the retry does again.
+    pub async fn run(self, pool: &PgPool) -> Result<Distilled, sqlx::Error> {
+        let mut total = Distilled::default();
+        let mut after = 0;
+        loop {
+            let done = distill(pool, self.user_id, DISTILL_BATCH, after).await?;
+            after = done.last_id;
+            total.accepted += done.accepted;
+            total.refused += done.refused;
+            if !done.more {
+                break;
+            }
+        }
+        if total.accepted > 0 {
+            flag_outliers(pool, self.user_id).await?;
+        }
+        tracing::debug!(
+            user_id = self.user_id,
+            accepted = total.accepted,
+            refused = total.refused,
+            "distilled"
+        );
+        Ok(total)
+    }
 }
 
 /// What one Distill batch did.
@@ -340,8 +378,54 @@ pub async fn distill(
     .await?;
     done.accepted = written.iter().filter(|accepted| **accepted).count();
     done.refused = written.len() - done.accepted;
+    if done.accepted > 0 {
+        super::index::enqueue(&mut tx, user_id).await?;
+    }
     tx.commit().await?;
     Ok(done)
+}
+
+/// Days of a metric's history that its outlier flags are measured against, up to its
+/// newest observation.
+pub const OUTLIER_WINDOW_DAYS: i32 = 90;
+
+/// Flags outliers among the member's observations: the robust z of each against the
+/// median and MAD of its metric over the [`OUTLIER_WINDOW_DAYS`] up to the metric's
+/// newest observation (`crate::stats::robust_z`, here in SQL: `percentile_cont(0.5)` is
+/// numpy's median), flagged past [`crate::stats::OUTLIER_Z`] by the `outlier` column.
+/// Only rows whose z changed are written. Returns the rows written.
+pub async fn flag_outliers(pool: &PgPool, user_id: i64) -> Result<u64, sqlx::Error> {
+    let written = sqlx::query(
+        "WITH newest AS (
+             SELECT metric_id, max(observed_at) AS at FROM observations
+              WHERE user_id = $1 GROUP BY metric_id
+         ), recent AS (
+             SELECT o.id, o.metric_id, o.value FROM observations o
+               JOIN newest n ON n.metric_id = o.metric_id
+              WHERE o.user_id = $1 AND o.observed_at > n.at - make_interval(days => $2)
+         ), centre AS (
+             SELECT metric_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median
+               FROM recent GROUP BY metric_id
+         ), spread AS (
+             SELECT r.metric_id,
+                    percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(r.value - c.median))
+                        / 0.6744897501960817 AS mad
+               FROM recent r JOIN centre c USING (metric_id) GROUP BY r.metric_id
+         ), scored AS (
+             SELECT r.id,
+                    CASE WHEN s.mad > 0 THEN (r.value - c.median) / s.mad END AS z
+               FROM recent r JOIN centre c USING (metric_id) JOIN spread s USING (metric_id)
+         )
+         UPDATE observations o SET robust_z = scored.z
+           FROM scored
+          WHERE o.id = scored.id AND o.robust_z IS DISTINCT FROM scored.z",
+    )
+    .bind(user_id)
+    .bind(OUTLIER_WINDOW_DAYS)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(written)
 }
 
 /// What Distill decided for one landed entry, before the statements that record it.

@@ -10,6 +10,7 @@
 //! Functions take plain slices and return `None` where the reference returns NaN (too few
 //! values, a constant series): a caller cannot forget the case.
 
+pub mod daily;
 pub mod special;
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 //! It resumes after the last line it landed.
 
 use super::*;
-use crate::jobs::{Job, JobContext};
+use crate::jobs::{Job, JobContext, Run};
 use crate::readers;
 use anyhow::{Context, Result};
 use app::pipeline::capture::{land, Landing};
@@ -43,7 +43,9 @@ impl Job for ImportFile {
     fn dedupe_key(&self) -> Option<String> {
         Some(self.import_id.to_string())
     }
+}
 
+impl Run for ImportFile {
     async fn run(self, context: JobContext) -> Result<()> {
         let pool = context.pool.clone();
         let outcome = import(&context, self.import_id).await;

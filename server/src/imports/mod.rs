@@ -7,6 +7,7 @@
 
 use anyhow::Result;
 use app::accounts::ssr::user_for_session;
+use app::jobs::Job as _;
 use app::policy::{allows, Action, Actor};
 use app::track::catalogue::member_metrics;
 use app::track::csv::{guess, sniff, split_header, Mapping};
@@ -161,7 +162,7 @@ pub async fn upload(
             .bind(&sha)
             .execute(&mut *tx)
             .await?;
-            crate::jobs::enqueue(&mut tx, &ImportFile { import_id: id }).await?;
+            ImportFile { import_id: id }.enqueue(&mut tx).await?;
             tx.commit().await?;
             tracing::info!(user_id = user.id, import_id = id, bytes = size, "Apple Health export uploaded");
             return Ok(Ok(id));
@@ -306,7 +307,7 @@ pub async fn start(
         .bind(serde_json::to_value(&mapping)?)
         .execute(&mut *tx)
         .await?;
-        crate::jobs::enqueue(&mut tx, &ImportFile { import_id: id }).await?;
+        ImportFile { import_id: id }.enqueue(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! Housekeeping jobs that reschedule themselves.
 
-use super::{enqueue_at, Job, JobContext};
+use super::{Job, JobContext, Run};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -21,7 +21,9 @@ impl Job for DeleteExpiredSessions {
     fn dedupe_key(&self) -> Option<String> {
         Some("hourly".into())
     }
+}
 
+impl Run for DeleteExpiredSessions {
     async fn run(self, context: JobContext) -> Result<()> {
         let mut tx = context.pool.begin().await?;
         let deleted = sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < now()")
@@ -29,12 +31,9 @@ impl Job for DeleteExpiredSessions {
             .await
             .context("deleting expired sessions")?;
         // The next run is enqueued with this one's completion, in one transaction.
-        enqueue_at(
-            &mut tx,
-            &DeleteExpiredSessions,
-            Some(chrono::Utc::now() + EVERY),
-        )
-        .await?;
+        DeleteExpiredSessions
+            .enqueue_at(&mut tx, Some(chrono::Utc::now() + EVERY))
+            .await?;
         tx.commit().await?;
         tracing::info!(
             deleted = deleted.rows_affected(),
@@ -47,7 +46,11 @@ impl Job for DeleteExpiredSessions {
 /// Makes sure each recurring job has its next run queued (safe from every process).
 pub async fn schedule_recurring(pool: &PgPool) -> Result<()> {
     let mut conn = pool.acquire().await?;
-    enqueue_at(&mut conn, &DeleteExpiredSessions, None).await?;
-    enqueue_at(&mut conn, &crate::meetups::ExtendSeries, None).await?;
+    DeleteExpiredSessions.enqueue(&mut conn).await?;
+    crate::meetups::ExtendSeries.enqueue(&mut conn).await?;
+    let nightly = app::pipeline::NightlyRecompute::next_run(chrono::Utc::now());
+    app::pipeline::NightlyRecompute
+        .enqueue_at(&mut conn, Some(nightly))
+        .await?;
     Ok(())
 }

@@ -12,7 +12,7 @@
 //! against a real PostgreSQL. (Weighed from their documentation, not by trial.)
 //!
 //! How it works:
-//! - `enqueue` inserts a row in the caller's transaction; a trigger NOTIFYs
+//! - `Job::enqueue` (`app::jobs`) inserts a row in the caller's transaction; a trigger NOTIFYs
 //!   `cohort_jobs` at commit. A job type with a dedupe key is enqueued once while one
 //!   is pending (a partial unique index), however often it is asked for.
 //! - Workers claim with `FOR UPDATE SKIP LOCKED`, take a lease (`lease_until`) and
@@ -30,10 +30,8 @@ mod runner;
 pub use runner::{Runner, RunnerHandle, RunnerOptions};
 
 use anyhow::{Context, Result};
-use app::jobs::{enqueue_raw, NewJob, OnDuplicate};
 use chrono::{DateTime, Utc};
-use serde::{de::DeserializeOwned, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -42,49 +40,12 @@ use std::time::Duration;
 /// The channel the queue's trigger notifies.
 pub const CHANNEL: &str = "cohort_jobs";
 
-/// A kind of job: its name, queue, retry policy and dedupe rule in one place.
-/// Jobs must be idempotent: after a crash a job may run again.
-pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
-    /// Stored in `jobs.kind`; never rename one that may be queued.
-    const KIND: &'static str;
-    const QUEUE: &'static str = "default";
-    /// Runs before the job is kept as failed.
-    const MAX_ATTEMPTS: i32 = 5;
-    /// First retry delay; each further retry doubles it.
-    const BACKOFF: Duration = Duration::from_secs(10);
+/// Every job's declaration (kind, queue, retries, dedupe key) and its `enqueue`.
+pub use app::jobs::Job;
 
-    /// Enqueueing again while one with this key is pending adds nothing.
-    fn dedupe_key(&self) -> Option<String> {
-        None
-    }
-
+/// How a kind of job runs. Jobs must be idempotent: after a crash a job may run again.
+pub trait Run: Job {
     fn run(self, context: JobContext) -> impl Future<Output = Result<()>> + Send;
-}
-
-/// Adds a job, to run now, inside the caller's transaction (or on a pool connection).
-/// Returns its id, or `None` when a pending job with the same dedupe key exists.
-pub async fn enqueue<J: Job>(conn: &mut PgConnection, job: &J) -> Result<Option<i64>> {
-    enqueue_at(conn, job, None).await
-}
-
-/// Adds a job that runs at `run_at` (now when `None`).
-pub async fn enqueue_at<J: Job>(
-    conn: &mut PgConnection,
-    job: &J,
-    run_at: Option<DateTime<Utc>>,
-) -> Result<Option<i64>> {
-    let payload = serde_json::to_value(job).context("serialising a job")?;
-    let new = NewJob {
-        kind: J::KIND,
-        queue: J::QUEUE,
-        payload,
-        dedupe_key: job.dedupe_key(),
-        max_attempts: J::MAX_ATTEMPTS,
-        run_at,
-    };
-    enqueue_raw(conn, new, OnDuplicate::Keep)
-        .await
-        .with_context(|| format!("enqueueing a {} job", J::KIND))
 }
 
 /// What a running job can do besides its work.

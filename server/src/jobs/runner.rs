@@ -1,6 +1,6 @@
 //! Workers: claim, run, heartbeat, retry, and give back what a dead worker held.
 
-use super::{backoff, Clock, Job, JobContext, Services, SystemClock, CHANNEL};
+use super::{backoff, Clock, JobContext, Run, Services, SystemClock, CHANNEL};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
@@ -98,7 +98,7 @@ impl Runner {
         self
     }
 
-    pub fn register<J: Job>(mut self) -> Self {
+    pub fn register<J: Run>(mut self) -> Self {
         let handler: Handler = Arc::new(|payload, context| {
             Box::pin(async move {
                 let job: J =

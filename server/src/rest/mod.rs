@@ -10,6 +10,7 @@
 
 mod catalog;
 mod common;
+mod insights;
 mod observations;
 mod types;
 
@@ -35,6 +36,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/metrics", get(get_metrics))
         .route("/api/v1/events", get(get_events))
+        .route("/api/v1/daily", get(insights::get_daily))
+        .route("/api/v1/trends", get(insights::get_trends))
+        .route("/api/v1/correlations", get(insights::get_correlations))
+        .route("/api/v1/insights", get(insights::get_insights))
+        .route(
+            "/api/v1/groups/{slug}/figures",
+            get(insights::get_group_figures),
+        )
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/{*rest}", any(no_such_endpoint))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -72,12 +81,18 @@ async fn openapi_json() -> Response {
         observations::post_observations,
         observations::get_observations,
         catalog::get_metrics,
-        catalog::get_events
+        catalog::get_events,
+        insights::get_daily,
+        insights::get_trends,
+        insights::get_correlations,
+        insights::get_insights,
+        insights::get_group_figures
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "observations", description = "What you track"),
         (name = "metrics", description = "What can be tracked"),
+        (name = "insights", description = "What your data says: daily values, trends, correlations, insights"),
         (name = "events", description = "Your groups' meetups"),
     )
 )]

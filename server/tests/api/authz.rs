@@ -174,6 +174,7 @@ mod answers {
     pub(super) const ACCOUNT_PAGE: [Expect; 7]        = [LogIn,   Ok,    Ok,     Ok,     Ok,      Ok,       Ok];
     pub(super) const ACCOUNT: [Expect; 7]             = [U,       Ok,    Ok,     Ok,     Ok,      Ok,       Ok];
     pub(super) const GROUP_MEMBERS: [Expect; 7]       = [U,       Ok,    Ok,     F,      F,       Ok,       F];
+    pub(super) const GROUP_MEMBERS_ONLY_FOUND: [Expect; 7] = [U,  Ok,    Ok,     N,      N,       Ok,       N];
     pub(super) const GROUP_MANAGERS: [Expect; 7]      = [U,       F,     F,      F,      F,       Ok,       Ok];
     pub(super) const GROUP_MANAGERS_PAGE: [Expect; 7] = [LogIn,   F,     F,      F,      F,       Ok,       Ok];
     pub(super) const OWNER_ONLY: [Expect; 7]          = [U,       Ok,    N,      N,      N,       N,        N];
@@ -347,6 +348,8 @@ const MATRIX: &[Row] = &[
         &[("key", "{metric}"), ("group_slug", "qs-north-bay"), ("level", "aggregate")]), OWNER_ONLY),
     ("save_entry", Request::Function("save_entry", &[("id", "{observation}"), ("value", "3"), ("at", "")]), OWNER_ONLY),
     ("delete_entry", Request::Function("delete_entry", &[("id", "{observation}")]), OWNER_ONLY),
+    ("record_insight_event", Request::Function("record_insight_event",
+        &[("insight_id", "{insight}"), ("kind", "useful")]), OWNER_ONLY),
 
     // Imports: each member's own.
     ("import page", Request::Get("/track/import"), ACCOUNT_PAGE),
@@ -376,6 +379,17 @@ const MATRIX: &[Row] = &[
         Request::Api("POST", "/api/v1/observations", Credential::ReadToken, Some(ONE_OBSERVATION)), WRITE_SCOPE_NEEDED),
     ("API: metrics", Request::Api("GET", "/api/v1/metrics", Credential::ReadToken, None), ACCOUNT),
     ("API: events", Request::Api("GET", "/api/v1/events", Credential::ReadToken, None), ACCOUNT),
+    ("API: daily values (their own)",
+        Request::Api("GET", "/api/v1/daily?metric=mood", Credential::ReadToken, None), ACCOUNT),
+    ("API: trends (their own)",
+        Request::Api("GET", "/api/v1/trends?metric=mood", Credential::ReadToken, None), ACCOUNT),
+    ("API: correlations (their own)",
+        Request::Api("GET", "/api/v1/correlations", Credential::ReadToken, None), ACCOUNT),
+    ("API: insights (their own)",
+        Request::Api("GET", "/api/v1/insights", Credential::ReadToken, None), ACCOUNT),
+    ("API: the group's figures",
+        Request::Api("GET", "/api/v1/groups/qs-north-bay/figures?metric=sleep", Credential::ReadToken, None),
+        GROUP_MEMBERS_ONLY_FOUND),
     ("API: an unknown endpoint",
         Request::Api("GET", "/api/v1/nothing-here", Credential::ReadToken, None), NOBODY_FOUND),
     ("API: metrics with a session",
@@ -389,6 +403,8 @@ const MATRIX: &[Row] = &[
     ("get_outbox", Request::Function("get_outbox", &[]), ADMIN_ONLY),
     ("jobs page", Request::Get("/admin/jobs"), ADMIN_ONLY_PAGE),
     ("get_jobs_overview", Request::Function("get_jobs_overview", &[]), ADMIN_ONLY),
+    ("pipeline page", Request::Get("/admin/pipeline"), ADMIN_ONLY_PAGE),
+    ("get_pipeline_overview", Request::Function("get_pipeline_overview", &[]), ADMIN_ONLY),
     ("retry_job", Request::Function("retry_job", &[("id", "{failed_job}")]), ADMIN_ONLY),
     ("cancel_job", Request::Function("cancel_job", &[("id", "{pending_job}")]), ADMIN_ONLY),
 
@@ -578,6 +594,14 @@ async fn template() -> Template {
         owner,
     )
     .await;
+    let insight = scalar(
+        &pool,
+        "INSERT INTO insights (user_id, kind, subject, metrics, lag_days, numbers, sentence)
+         VALUES ($1, 'correlation', 'correlation:steps:mood:0', '{steps,mood}', 0, '{}',
+                 'On days with more steps, your mood is higher: xyzzy') RETURNING id",
+        owner,
+    )
+    .await;
     let import = scalar(
         &pool,
         "INSERT INTO imports (user_id, kind, filename, size_bytes, sha256, headers)
@@ -633,6 +657,7 @@ async fn template() -> Template {
             ("{talk}", talk.to_string()),
             ("{user}", owner.to_string()),
             ("{observation}", observation.to_string()),
+            ("{insight}", insight.to_string()),
             ("{metric}", "owned-metric".to_string()),
             ("{import}", import.to_string()),
             ("{token}", token.to_string()),
@@ -1218,6 +1243,9 @@ fn axum_routes() -> Vec<(String, String)> {
             ".route_service(",
             ".fallback_service(",
         ] {
+            // The one fallback service allowed: the site's static files (the same for
+            // everyone, no access decision), with Leptos behind it for everything else.
+            let text = text.replace(".fallback_service(\n            ServeDir::new(", "");
             assert!(
                 !text.contains(unreadable),
                 "{}: {unreadable} adds routes this test cannot read; teach axum_routes() about it",

@@ -7,10 +7,7 @@
 use crate::helpers::TestApp;
 use app::pipeline::capture::Landing;
 use app::pipeline::distill::RawEntry;
-use cohort::job_types::cohort_runner;
-use cohort::jobs::Services;
 use serde_json::Value;
-use std::sync::Arc;
 
 async fn json(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
@@ -28,15 +25,8 @@ async fn json(response: reqwest::Response) -> (u16, Value) {
 
 /// A member in Los Angeles, logged in.
 async fn member(app: &TestApp, email: &str) -> (reqwest::Client, i64) {
-    let client = app.member(email, "Quinn").await;
-    let id: i64 = sqlx::query_scalar(
-        "UPDATE users SET time_zone = 'America/Los_Angeles' WHERE email = $1 RETURNING id",
-    )
-    .bind(email)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    (client, id)
+    app.member_in_zone(email, "Quinn", "America/Los_Angeles")
+        .await
 }
 
 /// Lands one entry through the pipeline's one landing function: `Some` when it was new.
@@ -81,14 +71,6 @@ async fn value_of(app: &TestApp, user: i64, metric: &str) -> (f64, String, Vec<S
     .fetch_one(&app.pool)
     .await
     .unwrap()
-}
-
-/// Runs every due job, as a worker would.
-async fn drain(app: &TestApp) {
-    cohort_runner(app.pool.clone(), 1, Arc::new(Services::default()))
-        .run_pending()
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -180,7 +162,7 @@ async fn the_quick_log_lands_distills_once_and_converts_units() {
     assert_eq!(at.to_rfc3339(), "2026-01-15T15:10:00+00:00");
 
     // The job finds nothing left to do: the inline run already distilled everything.
-    drain(&app).await;
+    app.run_jobs().await;
     assert_eq!(counts(&app, id).await, (4, 4, 0));
     let (_, track) = json(app.call(&quinn, "get_track", &[]).await).await;
     let recent = track["recent"].as_array().unwrap();
@@ -291,7 +273,7 @@ async fn landed_rows_that_fail_distill_stay_visible_with_the_reason() {
         .collect();
     assert_eq!(statuses, vec!["pending"; 5]);
 
-    drain(&app).await;
+    app.run_jobs().await;
     assert_eq!(counts(&app, id).await, (5, 2, 3));
     let reasons: Vec<String> = sqlx::query_scalar(
         "SELECT reason FROM raw_outcomes WHERE user_id = $1 AND NOT accepted ORDER BY raw_id",
@@ -337,7 +319,7 @@ async fn landed_rows_that_fail_distill_stay_visible_with_the_reason() {
     };
     land(&mut tx, id, "api", "g", &tagged).await.unwrap();
     tx.commit().await.unwrap();
-    drain(&app).await;
+    app.run_jobs().await;
     assert_eq!(counts(&app, id).await, (7, 3, 4));
     let (first, repeat): (i64, Option<i64>) = sqlx::query_as(
         "SELECT (SELECT o.observation_id FROM raw_outcomes o JOIN raw_observations r ON r.id = o.raw_id

@@ -214,6 +214,37 @@ impl TestApp {
         client
     }
 
+    /// Signs up a member living in `zone` (an IANA name): their client and id.
+    pub async fn member_in_zone(
+        &self,
+        email: &str,
+        name: &str,
+        zone: &str,
+    ) -> (reqwest::Client, i64) {
+        let client = self.member(email, name).await;
+        let id: i64 =
+            sqlx::query_scalar("UPDATE users SET time_zone = $2 WHERE email = $1 RETURNING id")
+                .bind(email)
+                .bind(zone)
+                .fetch_one(&self.pool)
+                .await
+                .expect("moving the member");
+        (client, id)
+    }
+
+    /// Runs every due job, as a worker would, until none is left (a write's whole way
+    /// through the pipeline); returns how many ran.
+    pub async fn run_jobs(&self) -> usize {
+        cohort::job_types::cohort_runner(
+            self.pool.clone(),
+            1,
+            std::sync::Arc::new(cohort::jobs::Services::default()),
+        )
+        .run_pending()
+        .await
+        .expect("running the pending jobs")
+    }
+
     /// The logged-in member's e-mail address, or None.
     pub async fn whoami(&self, client: &reqwest::Client) -> Option<String> {
         let body: serde_json::Value = self

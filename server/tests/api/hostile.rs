@@ -788,6 +788,14 @@ fn specs() -> Vec<Spec> {
         ),
         spec("delete_entry", Member, vec![req("id", Int, "{doomed}")]),
         spec(
+            "record_insight_event",
+            Member,
+            vec![
+                req("insight_id", Int, "{insight}"),
+                req("kind", Choice, "useful"),
+            ],
+        ),
+        spec(
             "save_metric_settings",
             Member,
             vec![
@@ -829,6 +837,7 @@ fn specs() -> Vec<Spec> {
         spec("list_imports", Member, vec![]),
         // Administration.
         spec("get_jobs_overview", Admin, vec![]),
+        spec("get_pipeline_overview", Admin, vec![]),
         spec("retry_job", Admin, vec![req("id", Int, "{job_failed}")]),
         spec("cancel_job", Admin, vec![req("id", Int, "{job_pending}")]),
     ]
@@ -982,6 +991,14 @@ async fn world() -> World {
         0,
     )
     .await;
+    let insight = scalar(
+        "INSERT INTO insights (user_id, kind, subject, metrics, lag_days, numbers, sentence)
+         VALUES ($1, 'correlation', 'correlation:steps:mood:' || $2::text, '{steps,mood}', 0, '{}', 'x')
+         RETURNING id",
+        member_id,
+        0,
+    )
+    .await;
     // In a queue no worker serves, so that they stay as they are until called.
     let jobs: Vec<i64> = sqlx::query_scalar(
         "INSERT INTO jobs (kind, queue, state, last_error)
@@ -1002,6 +1019,7 @@ async fn world() -> World {
         ("{doomed}", doomed.to_string()),
         ("{token}", token.to_string()),
         ("{import}", import.to_string()),
+        ("{insight}", insight.to_string()),
         ("{job_failed}", jobs[0].to_string()),
         ("{job_pending}", jobs[1].to_string()),
     ];

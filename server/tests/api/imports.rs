@@ -3,21 +3,11 @@
 //! and other members' imports.
 
 use crate::helpers::TestApp;
-use cohort::job_types::cohort_runner;
-use cohort::jobs::Services;
 use serde_json::Value;
-use std::sync::Arc;
 
 async fn member(app: &TestApp, email: &str) -> (reqwest::Client, i64) {
-    let client = app.member(email, "Quinn").await;
-    let id: i64 = sqlx::query_scalar(
-        "UPDATE users SET time_zone = 'America/Los_Angeles' WHERE email = $1 RETURNING id",
-    )
-    .bind(email)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    (client, id)
+    app.member_in_zone(email, "Quinn", "America/Los_Angeles")
+        .await
 }
 
 /// Uploads a file; returns where the answer sends the member.
@@ -77,13 +67,6 @@ async fn start(
     response.headers()["location"].to_str().unwrap().to_string()
 }
 
-async fn run_jobs(app: &TestApp) {
-    cohort_runner(app.pool.clone(), 1, Arc::new(Services::default()))
-        .run_pending()
-        .await
-        .unwrap();
-}
-
 async fn stored(app: &TestApp, user: i64) -> Vec<(String, f64, String)> {
     sqlx::query_as(
         "SELECT m.key, o.value, o.note FROM observations o JOIN metrics m ON m.id = o.metric_id
@@ -140,7 +123,7 @@ async fn a_csv_file_imports_once_with_errors_by_line() {
 
     assert_eq!(start(&app, &quinn, &import, &[]).await, location);
     assert_eq!(view(&app, &quinn, &import).await.1["status"], "queued");
-    run_jobs(&app).await;
+    app.run_jobs().await;
     let (_, done) = view(&app, &quinn, &import).await;
     assert_eq!(done["status"], "done");
     assert_eq!(done["percent"], 100.0);
@@ -185,7 +168,7 @@ async fn a_csv_file_imports_once_with_errors_by_line() {
     let again = upload(&app, &quinn, "log.csv", LONG.as_bytes().to_vec()).await;
     let again = again.strip_prefix("/track/import/").unwrap().to_string();
     start(&app, &quinn, &again, &[]).await;
-    run_jobs(&app).await;
+    app.run_jobs().await;
     let (_, twice) = view(&app, &quinn, &again).await;
     assert_eq!(
         (&twice["accepted"], &twice["duplicates"]),
@@ -215,7 +198,7 @@ async fn a_wide_file_maps_its_columns_to_metrics() {
     );
     // "Focus" is not a metric: mapped by hand to mood.
     start(&app, &quinn, &import, &[(3, "m:mood")]).await;
-    run_jobs(&app).await;
+    app.run_jobs().await;
     let (_, done) = view(&app, &quinn, &import).await;
     assert_eq!(
         (&done["accepted"], &done["rejected"]),
@@ -252,7 +235,7 @@ async fn an_interrupted_import_resumes_after_the_last_landed_line() {
     .execute(&app.pool)
     .await
     .unwrap();
-    run_jobs(&app).await;
+    app.run_jobs().await;
     let (_, done) = view(&app, &quinn, &import).await;
     assert_eq!(
         (&done["rows_done"], &done["accepted"]),
@@ -350,7 +333,7 @@ async fn an_apple_health_export_imports_its_records_once() {
         (&queued["status"], &queued["kind"]),
         (&Value::from("queued"), &Value::from("apple_health"))
     );
-    run_jobs(&app).await;
+    app.run_jobs().await;
     let (_, done) = view(&app, &quinn, &import).await;
     assert_eq!(done["status"], "done", "{done}");
     // 453 records: 42 are stages or kinds Cohort does not track (in bed, awake,
@@ -407,7 +390,7 @@ async fn an_apple_health_export_imports_its_records_once() {
 
     // The same export again adds nothing.
     let again = upload(&app, &quinn, "export.xml", HEALTH.as_bytes().to_vec()).await;
-    run_jobs(&app).await;
+    app.run_jobs().await;
     let (_, twice) = view(&app, &quinn, again.strip_prefix("/track/import/").unwrap()).await;
     assert_eq!(
         (&twice["accepted"], &twice["duplicates"]),
@@ -437,7 +420,7 @@ async fn a_broken_or_foreign_xml_file_is_a_clear_error() {
     let cut = &HEALTH[..HEALTH.find("HKQuantityTypeIdentifierHeartRate").unwrap() + 10];
     let cut = cut.replacen("</HealthData>", "", 1) + "\"/><Record type=\"x\" </Record>";
     let location = upload(&app, &quinn, "export.xml", cut.into_bytes()).await;
-    run_jobs(&app).await;
+    app.run_jobs().await;
     let (_, failed) = view(
         &app,
         &quinn,

@@ -3,9 +3,7 @@
 use crate::helpers::fresh_database;
 use anyhow::{bail, Result};
 use chrono::Utc;
-use cohort::jobs::{
-    self, enqueue, enqueue_at, Job, JobContext, ManualClock, Runner, RunnerOptions,
-};
+use cohort::jobs::{self, Job, JobContext, ManualClock, Run, Runner, RunnerOptions};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
@@ -19,7 +17,9 @@ struct Record {
 impl Job for Record {
     const KIND: &'static str = "test_record";
     const QUEUE: &'static str = "test";
+}
 
+impl Run for Record {
     async fn run(self, context: JobContext) -> Result<()> {
         sqlx::query("INSERT INTO job_runs (job_id, n) VALUES ($1, $2)")
             .bind(context.id)
@@ -43,7 +43,9 @@ impl Job for Recompute {
     fn dedupe_key(&self) -> Option<String> {
         Some(self.member.to_string())
     }
+}
 
+impl Run for Recompute {
     async fn run(self, _: JobContext) -> Result<()> {
         Ok(())
     }
@@ -57,7 +59,9 @@ impl Job for AlwaysFails {
     const QUEUE: &'static str = "test";
     const MAX_ATTEMPTS: i32 = 3;
     const BACKOFF: Duration = Duration::from_secs(10);
+}
 
+impl Run for AlwaysFails {
     async fn run(self, context: JobContext) -> Result<()> {
         bail!("attempt {} failed on purpose", context.attempt)
     }
@@ -71,7 +75,9 @@ struct Slow {
 impl Job for Slow {
     const KIND: &'static str = "test_slow";
     const QUEUE: &'static str = "test";
+}
 
+impl Run for Slow {
     async fn run(self, context: JobContext) -> Result<()> {
         context.progress(50.0, "halfway").await?;
         tokio::time::sleep(Duration::from_millis(self.millis)).await;
@@ -129,10 +135,10 @@ async fn wait_until(pool: &PgPool, sql: &str, expected: i64, limit: Duration) {
 async fn a_job_enqueued_in_a_rolled_back_transaction_never_exists() {
     let pool = queue_db().await;
     let mut tx = pool.begin().await.unwrap();
-    enqueue(&mut tx, &Record { n: 1 }).await.unwrap();
+    Record { n: 1 }.enqueue(&mut tx).await.unwrap();
     tx.rollback().await.unwrap();
     let mut tx = pool.begin().await.unwrap();
-    enqueue(&mut tx, &Record { n: 2 }).await.unwrap();
+    Record { n: 2 }.enqueue(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(runner(&pool, "t", 1).run_pending().await.unwrap(), 1);
     let ns: Vec<i64> = sqlx::query_scalar("SELECT n FROM job_runs")
@@ -148,19 +154,21 @@ async fn enqueueing_the_same_work_while_one_is_pending_yields_one_job() {
     let mut conn = pool.acquire().await.unwrap();
     let mut created = 0;
     for _ in 0..1000 {
-        created += enqueue(&mut conn, &Recompute { member: 7 })
+        created += Recompute { member: 7 }
+            .enqueue(&mut conn)
             .await
             .unwrap()
             .is_some() as usize;
     }
-    enqueue(&mut conn, &Recompute { member: 8 }).await.unwrap();
+    Recompute { member: 8 }.enqueue(&mut conn).await.unwrap();
     assert_eq!(
         created, 1,
         "1,000 new observations for one member: one recompute"
     );
     assert_eq!(runner(&pool, "t", 1).run_pending().await.unwrap(), 2);
     // Once it has run, new work for the member is a new job.
-    assert!(enqueue(&mut conn, &Recompute { member: 7 })
+    assert!(Recompute { member: 7 }
+        .enqueue(&mut conn)
         .await
         .unwrap()
         .is_some());
@@ -169,7 +177,8 @@ async fn enqueueing_the_same_work_while_one_is_pending_yields_one_job() {
 #[tokio::test]
 async fn failures_retry_with_exponential_backoff_then_stay_failed_until_an_admin_retries() {
     let pool = queue_db().await;
-    let id = enqueue(&mut pool.acquire().await.unwrap(), &AlwaysFails)
+    let id = AlwaysFails
+        .enqueue(&mut pool.acquire().await.unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -264,7 +273,8 @@ async fn two_runners_process_ten_thousand_jobs_each_exactly_once() {
 #[tokio::test]
 async fn the_job_of_a_worker_that_died_runs_again_after_its_lease() {
     let pool = queue_db().await;
-    let id = enqueue(&mut pool.acquire().await.unwrap(), &Record { n: 42 })
+    let id = Record { n: 42 }
+        .enqueue(&mut pool.acquire().await.unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -285,7 +295,8 @@ async fn the_job_of_a_worker_that_died_runs_again_after_its_lease() {
 #[tokio::test]
 async fn a_live_workers_lease_is_renewed_so_nobody_takes_its_job() {
     let pool = queue_db().await;
-    let id = enqueue(&mut pool.acquire().await.unwrap(), &Slow { millis: 4_000 })
+    let id = Slow { millis: 4_000 }
+        .enqueue(&mut pool.acquire().await.unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -318,7 +329,8 @@ async fn an_idle_runner_is_woken_by_notify_and_runs_scheduled_jobs_on_time() {
     let handle = runner(&pool, "waker", 1).start();
     tokio::time::sleep(Duration::from_millis(300)).await; // idle: listening, not polling
     let started = Instant::now();
-    enqueue(&mut pool.acquire().await.unwrap(), &Record { n: 1 })
+    Record { n: 1 }
+        .enqueue(&mut pool.acquire().await.unwrap())
         .await
         .unwrap();
     wait_until(
@@ -335,13 +347,10 @@ async fn an_idle_runner_is_woken_by_notify_and_runs_scheduled_jobs_on_time() {
     );
 
     let due = Utc::now() + chrono::Duration::milliseconds(1_500);
-    enqueue_at(
-        &mut pool.acquire().await.unwrap(),
-        &Record { n: 2 },
-        Some(due),
-    )
-    .await
-    .unwrap();
+    Record { n: 2 }
+        .enqueue_at(&mut pool.acquire().await.unwrap(), Some(due))
+        .await
+        .unwrap();
     wait_until(
         &pool,
         "SELECT count(*) FROM job_runs",
@@ -360,7 +369,8 @@ async fn an_idle_runner_is_woken_by_notify_and_runs_scheduled_jobs_on_time() {
 #[tokio::test]
 async fn graceful_shutdown_lets_a_running_job_finish() {
     let pool = queue_db().await;
-    let id = enqueue(&mut pool.acquire().await.unwrap(), &Slow { millis: 700 })
+    let id = Slow { millis: 700 }
+        .enqueue(&mut pool.acquire().await.unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -390,7 +400,8 @@ async fn graceful_shutdown_lets_a_running_job_finish() {
 #[tokio::test]
 async fn shutdown_gives_back_a_job_that_outlives_the_grace_period() {
     let pool = queue_db().await;
-    let id = enqueue(&mut pool.acquire().await.unwrap(), &Slow { millis: 60_000 })
+    let id = Slow { millis: 60_000 }
+        .enqueue(&mut pool.acquire().await.unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -443,7 +454,8 @@ async fn recurring_jobs_are_queued_once_however_many_processes_ask() {
 #[tokio::test]
 async fn an_admin_cancels_a_pending_job() {
     let pool = queue_db().await;
-    let id = enqueue(&mut pool.acquire().await.unwrap(), &Record { n: 1 })
+    let id = Record { n: 1 }
+        .enqueue(&mut pool.acquire().await.unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -455,7 +467,8 @@ async fn an_admin_cancels_a_pending_job() {
 #[tokio::test]
 async fn metrics_count_jobs_per_queue_and_state() {
     let app = crate::helpers::TestApp::spawn().await;
-    enqueue(&mut app.pool.acquire().await.unwrap(), &Record { n: 1 })
+    Record { n: 1 }
+        .enqueue(&mut app.pool.acquire().await.unwrap())
         .await
         .unwrap();
     let response = app.get("/metrics").await;
@@ -500,7 +513,8 @@ async fn a_worker_process_killed_mid_job_hands_its_job_on() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    let id = enqueue(&mut pool.acquire().await.unwrap(), &Slow { millis: 30_000 })
+    let id = Slow { millis: 30_000 }
+        .enqueue(&mut pool.acquire().await.unwrap())
         .await
         .unwrap()
         .unwrap();

@@ -16,6 +16,7 @@ mod hostile;
 mod imports;
 mod jobs;
 mod meetups;
+mod pipeline;
 mod rest;
 mod security;
 mod seed;

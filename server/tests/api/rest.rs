@@ -8,7 +8,7 @@ use cohort::jobs::Services;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-async fn token(app: &TestApp, client: &reqwest::Client, scope: &str) -> (i64, String) {
+pub(crate) async fn token(app: &TestApp, client: &reqwest::Client, scope: &str) -> (i64, String) {
     let response = app
         .call(
             client,
@@ -26,14 +26,9 @@ async fn token(app: &TestApp, client: &reqwest::Client, scope: &str) -> (i64, St
 
 /// A member in Los Angeles with a token of each scope.
 async fn member(app: &TestApp, email: &str) -> (reqwest::Client, i64, String, String) {
-    let client = app.member(email, "Quinn").await;
-    let id: i64 = sqlx::query_scalar(
-        "UPDATE users SET time_zone = 'America/Los_Angeles' WHERE email = $1 RETURNING id",
-    )
-    .bind(email)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (client, id) = app
+        .member_in_zone(email, "Quinn", "America/Los_Angeles")
+        .await;
     let (_, read) = token(app, &client, "read").await;
     let (_, write) = token(app, &client, "write").await;
     (client, id, read, write)

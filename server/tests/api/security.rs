@@ -412,3 +412,38 @@ async fn bad_server_function_input_is_a_4xx_and_changes_nothing() {
     let body: Value = response.json().await.unwrap();
     assert!(body["fields"].to_string().contains("one line"), "{body}");
 }
+
+/// Members' pages rendered many at a time each render with their own request's context
+/// (the database pool, the session): a page must never come out as an error because a
+/// context went missing under load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn member_pages_rendered_at_once_all_come_out_whole() {
+    let app = TestApp::spawn().await;
+    cohort::seed::seed_demo(&app.pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    let member = app.member("ida@example.org", "Ida").await;
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..300 {
+        let path = ["/track/sleep", "/track", "/me", "/groups/qs-north-bay", "/"][i % 5];
+        let (client, url) = (member.clone(), format!("{}{path}", app.address));
+        requests.spawn(async move {
+            let response = client.get(&url).send().await.unwrap();
+            let status = response.status();
+            (path, status, response.text().await.unwrap())
+        });
+    }
+    let mut bad = Vec::new();
+    while let Some(answer) = requests.join_next().await {
+        let (path, status, body) = answer.unwrap();
+        let title = body
+            .split("<title>")
+            .nth(1)
+            .and_then(|rest| rest.split("</title>").next())
+            .unwrap_or("");
+        if status != 200 || body.contains("pool is missing") || body.contains("class=\"error\"") {
+            bad.push(format!("{path}: {status} title {title:?}"));
+        }
+    }
+    assert!(bad.is_empty(), "{} of 300 pages broken: {bad:?}", bad.len());
+}

@@ -5,6 +5,7 @@ use crate::accounts::ssr::{pool, require_user};
 use crate::errors::{internal, not_found};
 use crate::events::ssr::format_when;
 use crate::events::types::{Attendee, ManageData};
+use crate::jobs::Job as _;
 use crate::policy::Action;
 use sqlx::PgPool;
 
@@ -94,5 +95,10 @@ pub async fn check_in(event_id: i64, user_id: i64, present: bool) -> Result<(), 
     .execute(&pool)
     .await
     .map_err(internal)?;
+    // Attendance is one of the member's daily series.
+    crate::pipeline::compute::Compute { user_id }
+        .enqueue(&mut *pool.acquire().await.map_err(internal)?)
+        .await
+        .map_err(internal)?;
     Ok(())
 }

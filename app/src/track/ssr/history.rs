@@ -152,6 +152,7 @@ pub async fn save_entry(
         note,
     };
     let clean = check(&entry, &metric, &user.time_zone, Utc::now()).map_err(invalid)?;
+    let mut tx = pool.begin().await.map_err(internal)?;
     sqlx::query(
         "UPDATE observations SET value = $3, observed_at = $4, note = $5, tags = $6, updated_at = now()
           WHERE id = $1 AND user_id = $2",
@@ -162,23 +163,32 @@ pub async fn save_entry(
     .bind(clean.observed_at)
     .bind(&clean.note)
     .bind(&clean.tags)
-    .execute(&pool)
+    .execute(&mut *tx)
     .await
     .map_err(internal)?;
+    crate::pipeline::index::enqueue(&mut tx, user.id)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
     Ok(())
 }
 
 pub async fn delete_entry(id: i64) -> Result<(), ServerFnError> {
     let (user, pool) = member().await?;
+    let mut tx = pool.begin().await.map_err(internal)?;
     let deleted = sqlx::query("DELETE FROM observations WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user.id)
-        .execute(&pool)
+        .execute(&mut *tx)
         .await
         .map_err(internal)?
         .rows_affected();
     if deleted == 0 {
         return Err(not_found("entry"));
     }
+    crate::pipeline::index::enqueue(&mut tx, user.id)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
     Ok(())
 }

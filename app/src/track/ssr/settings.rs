@@ -4,6 +4,7 @@
 use super::*;
 use crate::accounts::FormErrors;
 use crate::errors::{internal, invalid, not_found};
+use crate::jobs::Job as _;
 use crate::policy::{require, Action, Actor};
 use crate::track::units::{self, Unit};
 use crate::track::{canonical_value, Aggregate, Kind, Rules};
@@ -53,6 +54,11 @@ pub async fn save_metric_settings(
     .execute(&pool)
     .await
     .map_err(internal)?;
+    // The goal streak follows the goal.
+    crate::pipeline::compute::Compute { user_id: user.id }
+        .enqueue(&mut *pool.acquire().await.map_err(internal)?)
+        .await
+        .map_err(internal)?;
     Ok(())
 }
 
@@ -96,6 +102,8 @@ pub async fn share_metric(
         .execute(&pool)
         .await
         .map_err(internal)?;
+        // The member leaves the group's figures at its next snapshot.
+        schedule_group_figures(&pool, group).await?;
         return Ok(());
     }
     let role = crate::groups::ssr::role_in(&pool, group, Some(&user)).await?;
@@ -133,6 +141,7 @@ pub async fn share_metric(
         }
         _ => return Err(invalid("Share as private, aggregate or members.")),
     }
+    schedule_group_figures(&pool, group).await?;
     Ok(())
 }
 
@@ -296,4 +305,12 @@ pub async fn create_metric(
     tx.commit().await.map_err(internal)?;
     crate::redirect_local(&format!("/track/{key}"));
     Ok(errors)
+}
+
+/// The group's next figures snapshot (on the hour), after a share changed.
+async fn schedule_group_figures(pool: &sqlx::PgPool, group_id: i64) -> Result<(), ServerFnError> {
+    let mut conn = pool.acquire().await.map_err(internal)?;
+    crate::pipeline::compute::group::schedule(&mut conn, group_id)
+        .await
+        .map_err(internal)
 }

@@ -1,13 +1,9 @@
-//! Capture on the server: the Distill job that promotes landed entries into
-//! observations (the stage logic is `app::pipeline::distill::distill`, which the quick-log
-//! page also calls inline), and the member's exports of their observations as CSV and
-//! JSON, streamed in batches so that a large history is never held in memory.
+//! The member's exports of their observations as CSV and JSON, streamed in batches so
+//! that a large history is never held in memory.
 
-use crate::jobs::{Job, JobContext};
 use crate::meetups::csv_field;
 use anyhow::Result;
 use app::accounts::ssr::user_for_session;
-use app::pipeline::distill::{distill, Distill};
 use app::policy::{allows, Action, Actor};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -16,41 +12,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tower_sessions::Session;
-
-/// Landed entries distilled per transaction.
-pub const DISTILL_BATCH: i64 = 1000;
-
-impl Job for Distill {
-    const KIND: &'static str = Distill::KIND;
-    const QUEUE: &'static str = Distill::QUEUE;
-    const MAX_ATTEMPTS: i32 = 10;
-
-    fn dedupe_key(&self) -> Option<String> {
-        Some(self.user_id.to_string())
-    }
-
-    /// Batch after batch until nothing is left; each batch commits on its own, so a
-    /// crash loses at most the batch in flight, which the retry does again.
-    async fn run(self, context: JobContext) -> Result<()> {
-        let mut total = (0usize, 0usize);
-        let mut after = 0;
-        loop {
-            let done = distill(&context.pool, self.user_id, DISTILL_BATCH, after).await?;
-            after = done.last_id;
-            total = (total.0 + done.accepted, total.1 + done.refused);
-            if !done.more {
-                break;
-            }
-        }
-        tracing::debug!(
-            user_id = self.user_id,
-            accepted = total.0,
-            refused = total.1,
-            "distilled"
-        );
-        Ok(())
-    }
-}
 
 /// Rows per query of an export.
 const EXPORT_BATCH: i64 = 5000;

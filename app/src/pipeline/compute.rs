@@ -1,0 +1,369 @@
+//! Compute, per member: from the daily values Index stored (and the days they were at a
+//! meetup), each metric's summary and every pair of series tested at lags 0 to 3, with
+//! the insights that pass shown as sentences. The statistics are `crate::stats` (pure,
+//! shared with the browser); this module reads the inputs, runs them and stores the
+//! results with their provenance.
+//!
+//! Reproducible: the results are a function of the inputs (the series, the member's
+//! date, the thresholds) and the code version, and the inputs' hash is stored beside
+//! them; `cohort recompute` runs the same function for everyone and must write the same.
+
+pub mod group;
+
+use crate::jobs::Job;
+use crate::stats::daily::{self, Day, Summary, Tested, Thresholds, MEETUPS};
+use chrono::{NaiveDate, TimeDelta};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+use std::collections::BTreeMap;
+
+/// Bumped whenever a change to the statistics or their inputs changes a result.
+pub const CODE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+compute.1");
+
+/// Pairs are tested over this many days up to the member's today.
+pub const PAIR_WINDOW_DAYS: i64 = 365;
+
+/// Job: recompute one member's summaries and insights (one pending per member).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Compute {
+    pub user_id: i64,
+}
+
+impl Job for Compute {
+    const KIND: &'static str = "compute";
+    const QUEUE: &'static str = "pipeline";
+    const MAX_ATTEMPTS: i32 = 10;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(self.user_id.to_string())
+    }
+}
+
+/// Everything one compute reads: a function of these (and [`CODE_VERSION`]) is what it
+/// writes.
+#[derive(Clone, Debug, Serialize)]
+pub struct Inputs {
+    pub as_of: NaiveDate,
+    pub thresholds: Thresholds,
+    /// By metric key (and [`MEETUPS`]), each sorted by date.
+    pub series: BTreeMap<String, Vec<Day>>,
+    /// Metric ids, names and goals by key (not for meetups).
+    pub metrics: BTreeMap<String, MetricFacts>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MetricFacts {
+    pub id: i64,
+    pub name: String,
+    pub goal: Option<f64>,
+}
+
+/// What one compute makes of its inputs.
+#[derive(Clone, Debug)]
+pub struct Results {
+    pub summaries: Vec<(i64, Summary)>,
+    pub tests: Vec<Tested>,
+    pub nudges: Vec<daily::Nudge>,
+}
+
+/// Nudges kept per member.
+pub const NUDGES: usize = 3;
+
+impl Inputs {
+    /// The SHA-256 of the inputs' canonical JSON (maps sorted by key), hex.
+    pub fn hash(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        Sha256::digest(&json)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The pure part: summaries and pair tests.
+    pub fn compute(&self) -> Results {
+        let summaries = self
+            .metrics
+            .iter()
+            .filter_map(|(key, facts)| {
+                let days = self.series.get(key)?;
+                Some((facts.id, daily::summarise(days, self.as_of, facts.goal)))
+            })
+            .collect();
+        let first = self.as_of - TimeDelta::days(PAIR_WINDOW_DAYS - 1);
+        let windowed: BTreeMap<String, Vec<Day>> = self
+            .series
+            .iter()
+            .map(|(key, days)| {
+                let recent = days.iter().filter(|d| d.date >= first).copied().collect();
+                (key.clone(), recent)
+            })
+            .collect();
+        Results {
+            summaries,
+            tests: daily::test_pairs(&windowed, self.thresholds),
+            nudges: daily::nudges(&self.series, self.as_of, NUDGES),
+        }
+    }
+
+    /// A metric's name for sentences, lower-cased as in running text.
+    pub fn name(&self, key: &str) -> String {
+        self.metrics
+            .get(key)
+            .map_or_else(|| key.to_string(), |m| m.name.to_lowercase())
+    }
+}
+
+impl Compute {
+    pub async fn run(self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        // One compute per member at a time: the later one waits and writes last.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('compute'), $1::int)")
+            .bind(self.user_id as i32)
+            .execute(&mut *tx)
+            .await?;
+        let Some(inputs) = read_inputs(&mut tx, self.user_id, Thresholds::default()).await? else {
+            return Ok(()); // the member is gone
+        };
+        let results = inputs.compute();
+        store(&mut tx, self.user_id, &inputs, &results).await?;
+        // The groups this member shares with publish their next snapshot on the hour.
+        group::schedule_for_member(&mut tx, self.user_id).await?;
+        tx.commit().await?;
+        tracing::debug!(
+            user_id = self.user_id,
+            tests = results.tests.len(),
+            shown = results.tests.iter().filter(|t| t.shown).count(),
+            "computed"
+        );
+        Ok(())
+    }
+}
+
+/// Reads a member's inputs as of their today. `None` when the member does not exist.
+pub async fn read_inputs(
+    conn: &mut PgConnection,
+    user_id: i64,
+    thresholds: Thresholds,
+) -> Result<Option<Inputs>, sqlx::Error> {
+    let today: Option<NaiveDate> =
+        sqlx::query_scalar("SELECT (now() AT TIME ZONE time_zone)::date FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(as_of) = today else {
+        return Ok(None);
+    };
+    /// key, metric id, name, goal, day, value, count
+    type Row = (String, i64, String, Option<f64>, NaiveDate, f64, i32);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT m.key, m.id, m.name, s.goal, d.day, d.value, d.count
+           FROM daily_values d
+           JOIN metrics m ON m.id = d.metric_id
+           LEFT JOIN metric_settings s ON s.user_id = d.user_id AND s.metric_id = d.metric_id
+          WHERE d.user_id = $1 AND d.day <= $2
+          ORDER BY m.key, m.owner_id NULLS FIRST, m.id, d.day",
+    )
+    .bind(user_id)
+    .bind(as_of)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut series: BTreeMap<String, Vec<Day>> = BTreeMap::new();
+    let mut metrics: BTreeMap<String, MetricFacts> = BTreeMap::new();
+    for (key, id, name, goal, date, value, count) in rows {
+        // A key names one metric; should a member's own metric share a built-in key,
+        // the built-in one (first) is the one analysed.
+        let facts = metrics
+            .entry(key.clone())
+            .or_insert(MetricFacts { id, name, goal });
+        if facts.id != id {
+            continue;
+        }
+        series
+            .entry(key)
+            .or_default()
+            .push(Day { date, value, count });
+    }
+    if let Some(days) = meetup_days(conn, user_id, as_of).await? {
+        series.insert(MEETUPS.to_string(), days);
+    }
+    Ok(Some(Inputs {
+        as_of,
+        thresholds,
+        series,
+        metrics,
+    }))
+}
+
+/// Meetup attendance as a daily series: 1 on a day (of the member's calendar) with a
+/// check-in at a meetup, 0 on every other day from the first past meetup of the member's
+/// groups (or when they joined, if later) to today. `None` for a member of no group with
+/// past meetups.
+pub async fn meetup_days(
+    conn: &mut PgConnection,
+    user_id: i64,
+    as_of: NaiveDate,
+) -> Result<Option<Vec<Day>>, sqlx::Error> {
+    let start: Option<NaiveDate> = sqlx::query_scalar(
+        "SELECT min((greatest(e.starts_at, ms.joined_at) AT TIME ZONE u.time_zone)::date)
+           FROM memberships ms
+           JOIN users u ON u.id = ms.user_id
+           JOIN events e ON e.group_id = ms.group_id
+          WHERE ms.user_id = $1 AND e.status = 'scheduled' AND e.starts_at < now()",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let attended: Vec<NaiveDate> = sqlx::query_scalar(
+        "SELECT DISTINCT (e.starts_at AT TIME ZONE u.time_zone)::date
+           FROM rsvps r
+           JOIN events e ON e.id = r.event_id
+           JOIN users u ON u.id = r.user_id
+          WHERE r.user_id = $1 AND r.checked_in_at IS NOT NULL
+          ORDER BY 1",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    // A check-in before the recorded joining date (a member added later) still counts.
+    let start = match (start, attended.first()) {
+        (Some(s), Some(a)) => Some(s.min(*a)),
+        (s, a) => s.or(a.copied()),
+    };
+    let Some(start) = start.filter(|s| *s <= as_of) else {
+        return Ok(None);
+    };
+    let days = start
+        .iter_days()
+        .take_while(|d| *d <= as_of)
+        .map(|date| Day {
+            date,
+            value: if attended.contains(&date) { 1.0 } else { 0.0 },
+            count: 0,
+        })
+        .collect();
+    Ok(Some(days))
+}
+
+/// Writes a compute's results in place of the last ones, with their provenance.
+async fn store(
+    conn: &mut PgConnection,
+    user_id: i64,
+    inputs: &Inputs,
+    results: &Results,
+) -> Result<(), sqlx::Error> {
+    let nudges: Vec<serde_json::Value> = results
+        .nudges
+        .iter()
+        .map(|n| {
+            serde_json::json!({
+                "log": n.log, "more_days": n.more_days, "a": n.a, "b": n.b,
+                "sentence": daily::nudge_sentence(n, |key| inputs.name(key)),
+            })
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO member_computes (user_id, as_of, inputs_hash, code_version, computed_at, nudges)
+         VALUES ($1, $2, $3, $4, now(), $5)
+         ON CONFLICT (user_id) DO UPDATE
+            SET as_of = EXCLUDED.as_of, inputs_hash = EXCLUDED.inputs_hash,
+                code_version = EXCLUDED.code_version, computed_at = now(),
+                nudges = EXCLUDED.nudges",
+    )
+    .bind(user_id)
+    .bind(inputs.as_of)
+    .bind(inputs.hash())
+    .bind(CODE_VERSION)
+    .bind(serde_json::Value::Array(nudges))
+    .execute(&mut *conn)
+    .await?;
+
+    sqlx::query("DELETE FROM metric_summaries WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    let (ids, summaries): (Vec<i64>, Vec<serde_json::Value>) = results
+        .summaries
+        .iter()
+        .map(|(id, s)| (*id, serde_json::to_value(s).unwrap_or_default()))
+        .unzip();
+    sqlx::query(
+        "INSERT INTO metric_summaries (user_id, metric_id, summary)
+         SELECT $1, c.metric_id, c.summary FROM UNNEST($2::bigint[], $3::jsonb[]) AS c(metric_id, summary)",
+    )
+    .bind(user_id)
+    .bind(ids)
+    .bind(summaries)
+    .execute(&mut *conn)
+    .await?;
+
+    sqlx::query("DELETE FROM pair_tests WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    let t = &results.tests;
+    sqlx::query(
+        "INSERT INTO pair_tests (user_id, a, b, lag_days, n, pearson_r, pearson_p, spearman_r,
+                                 spearman_p, n_eff, p_adj, q, shown)
+         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::smallint[], $5::int[],
+                                  $6::float8[], $7::float8[], $8::float8[], $9::float8[],
+                                  $10::float8[], $11::float8[], $12::float8[], $13::bool[])",
+    )
+    .bind(user_id)
+    .bind(t.iter().map(|t| t.a.clone()).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.b.clone()).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.lag_days as i16).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.n as i32).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.pearson_r).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.pearson_p).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.spearman_r).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.spearman_p).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.n_eff).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.p_adj).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.q).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.shown).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+
+    // Insights: the shown pairs, keeping the id of a subject that stays shown.
+    let shown: Vec<&Tested> = t.iter().filter(|t| t.shown).collect();
+    let subjects: Vec<String> = shown.iter().map(|t| subject(t)).collect();
+    sqlx::query("DELETE FROM insights WHERE user_id = $1 AND NOT (subject = ANY($2))")
+        .bind(user_id)
+        .bind(&subjects)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO insights (user_id, kind, subject, metrics, lag_days, numbers, sentence)
+         SELECT $1, 'correlation', c.subject, ARRAY[c.a, c.b], c.lag_days, c.numbers, c.sentence
+           FROM UNNEST($2::text[], $3::text[], $4::text[], $5::smallint[], $6::jsonb[], $7::text[])
+                AS c(subject, a, b, lag_days, numbers, sentence)
+         ON CONFLICT (user_id, subject) DO UPDATE
+            SET numbers = EXCLUDED.numbers, sentence = EXCLUDED.sentence",
+    )
+    .bind(user_id)
+    .bind(&subjects)
+    .bind(shown.iter().map(|t| t.a.clone()).collect::<Vec<_>>())
+    .bind(shown.iter().map(|t| t.b.clone()).collect::<Vec<_>>())
+    .bind(shown.iter().map(|t| t.lag_days as i16).collect::<Vec<_>>())
+    .bind(
+        shown
+            .iter()
+            .map(|t| serde_json::to_value(t).unwrap_or_default())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        shown
+            .iter()
+            .map(|t| daily::sentence(t, |key| inputs.name(key)))
+            .collect::<Vec<_>>(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// An insight's stable name: its kind, metrics and lag.
+pub fn subject(test: &Tested) -> String {
+    format!("correlation:{}:{}:{}", test.a, test.b, test.lag_days)
+}

@@ -1,0 +1,117 @@
+//! Index: a member's observations rolled up into one value per metric and day of the
+//! member's own calendar, by each metric's day rule. Observations an owner excluded do
+//! not count; outliers do (they are flagged, not removed).
+//!
+//! The job redoes the whole member in one set-based statement (a member's history is
+//! thousands of days, not millions), writing only the days that changed, and enqueues
+//! Compute in the same transaction. A day is `(observed_at AT TIME ZONE zone)::date`:
+//! PostgreSQL's time zone database makes the days around daylight-saving changes 23 and
+//! 25 hours long.
+
+use super::compute::Compute;
+use crate::jobs::Job;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+
+/// Job: roll up one member's days, then compute their insights (one pending per member,
+/// however many writes).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Index {
+    pub user_id: i64,
+}
+
+impl Job for Index {
+    const KIND: &'static str = "index";
+    const QUEUE: &'static str = "pipeline";
+    const MAX_ATTEMPTS: i32 = 10;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(self.user_id.to_string())
+    }
+}
+
+/// What one Index run changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Indexed {
+    /// Days written (new or changed).
+    pub written: u64,
+    /// Days removed (their observations were deleted or excluded).
+    pub removed: u64,
+}
+
+impl Index {
+    pub async fn run(self, pool: &PgPool) -> Result<Indexed, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        // One Index per member at a time, so that two runs never interleave their writes.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('index'), $1::int)")
+            .bind(self.user_id as i32)
+            .execute(&mut *tx)
+            .await?;
+        let done = roll_up(&mut tx, self.user_id).await?;
+        Compute {
+            user_id: self.user_id,
+        }
+        .enqueue(&mut tx)
+        .await?;
+        tx.commit().await?;
+        tracing::debug!(
+            user_id = self.user_id,
+            written = done.written,
+            removed = done.removed,
+            "indexed"
+        );
+        Ok(done)
+    }
+}
+
+/// Enqueues the member's Index (after their observations changed).
+pub async fn enqueue(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::Error> {
+    Index { user_id }.enqueue(conn).await?;
+    Ok(())
+}
+
+/// The member's daily values, rebuilt from their observations in one statement: changed
+/// and new days written, days with no observation left removed (the two touch different
+/// rows, so they run side by side in one snapshot).
+pub async fn roll_up(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, sqlx::Error> {
+    let (written, removed): (i64, i64) = sqlx::query_as(
+        "WITH fresh AS (
+             SELECT o.user_id, o.metric_id,
+                    (o.observed_at AT TIME ZONE u.time_zone)::date AS day,
+                    CASE m.aggregate
+                        WHEN 'sum'  THEN sum(o.value)
+                        WHEN 'mean' THEN avg(o.value)
+                        WHEN 'max'  THEN max(o.value)
+                        ELSE (array_agg(o.value ORDER BY o.observed_at DESC, o.id DESC))[1]
+                    END AS value,
+                    count(*)::int AS count
+               FROM observations o
+               JOIN users u ON u.id = o.user_id
+               JOIN metrics m ON m.id = o.metric_id
+              WHERE o.user_id = $1 AND NOT o.excluded
+              GROUP BY o.user_id, o.metric_id, day, m.aggregate
+         ), removed AS (
+             DELETE FROM daily_values d
+              WHERE d.user_id = $1
+                AND NOT EXISTS (SELECT 1 FROM fresh f
+                                 WHERE f.metric_id = d.metric_id AND f.day = d.day)
+             RETURNING 1
+         ), written AS (
+             INSERT INTO daily_values (user_id, metric_id, day, value, count)
+             SELECT user_id, metric_id, day, value, count FROM fresh
+             ON CONFLICT (user_id, metric_id, day) DO UPDATE
+                SET value = EXCLUDED.value, count = EXCLUDED.count
+              WHERE (daily_values.value, daily_values.count)
+                    IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.count)
+             RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM removed)",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Indexed {
+        written: written as u64,
+        removed: removed as u64,
+    })
+}
