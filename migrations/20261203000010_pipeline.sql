@@ -10,6 +10,8 @@ ALTER TABLE observations
     ADD COLUMN robust_z double precision,
     ADD COLUMN outlier boolean GENERATED ALWAYS AS (coalesce(abs(robust_z) > 3.5, false)) STORED,
     ADD COLUMN excluded boolean NOT NULL DEFAULT false,
+    -- The note's lexicon sentiment, -1 to 1 (app::track::sentiment); NULL: no word known.
+    ADD COLUMN sentiment double precision,
     -- The note's words for search (Index); 'simple' so that no language's stemming
     -- hides a word that the member typed.
     ADD COLUMN note_search tsvector GENERATED ALWAYS AS (to_tsvector('simple', note)) STORED;

@@ -84,7 +84,27 @@ pub fn App() -> impl IntoView {
                 logout.version().get(),
             )
         },
-        |_| accounts::get_current_user(),
+        {
+            // On the server the request's user is already known (`RequestUser`, put in
+            // the request by the server before rendering), so the resource is ready when
+            // it is made: members-only pages then build synchronously, in the request's
+            // context. Rebuilding a page after an await that really waited sometimes lost
+            // that context under load (the page's server functions found no database pool).
+            #[cfg(feature = "ssr")]
+            let known = use_context::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<accounts::RequestUser>().cloned());
+            #[cfg(not(feature = "ssr"))]
+            let known: Option<accounts::RequestUser> = None;
+            move |_| {
+                let known = known.clone();
+                async move {
+                    match known {
+                        Some(accounts::RequestUser(user)) => Ok(user),
+                        None => accounts::get_current_user().await,
+                    }
+                }
+            }
+        },
     );
     let auth = Auth {
         user,

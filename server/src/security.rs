@@ -236,6 +236,32 @@ fn has_encoded_nul_bytes(bytes: &[u8]) -> bool {
     bytes.windows(3).any(|w| w == b"%00")
 }
 
+/// Looks up the member behind a page request before Leptos renders it, and puts them in
+/// the request (`app::accounts::RequestUser`), so that the page knows its user without
+/// waiting inside the render. Only for page loads (GET or HEAD outside `/api/` and the
+/// static files): everything else finds its user itself.
+pub async fn load_request_user(
+    State(pool): State<sqlx::PgPool>,
+    session: tower_sessions::Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let is_page = matches!(*request.method(), Method::GET | Method::HEAD)
+        && !path.starts_with("/api/")
+        && !path.starts_with("/pkg/")
+        && !path.contains('.');
+    if is_page {
+        // A failed look-up renders as before: the page asks for its user itself.
+        if let Ok(user) = app::accounts::ssr::user_for_session(&pool, &session).await {
+            request
+                .extensions_mut()
+                .insert(app::accounts::RequestUser(user));
+        }
+    }
+    next.run(request).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,9 @@
 //! `run_until_stopped` serves until the shutdown future resolves, finishing requests in
 //! flight.
 
-use crate::security::{refuse_bad_input, refuse_cross_site, security_headers, OriginPolicy};
+use crate::security::{
+    load_request_user, refuse_bad_input, refuse_cross_site, security_headers, OriginPolicy,
+};
 use crate::state::{AppState, PublicUrl};
 use anyhow::{Context, Result};
 use app::accounts::ssr::{export_user, user_for_session};
@@ -213,6 +215,10 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
                     .with_state(state.clone()),
                 ),
         )
+        .layer(middleware::from_fn_with_state(
+            pool.clone(),
+            load_request_user,
+        ))
         .layer(middleware::from_fn(refuse_bad_input))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(

@@ -12,6 +12,11 @@ pub use pages::{LoginPage, LogoutPage, ProfilePage, SignupPage};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// The member behind a page request, looked up by the server before the page renders
+/// (`server/src/security.rs`, `load_request_user`) and read by `App` synchronously.
+#[derive(Clone, Debug)]
+pub struct RequestUser(pub Option<CurrentUser>);
+
 /// The member behind the current request, as the pages see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {

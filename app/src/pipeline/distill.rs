@@ -59,6 +59,8 @@ pub struct Clean {
     pub value: f64,
     pub note: String,
     pub tags: Vec<String>,
+    /// The note's lexicon score, -1 to 1 (`crate::track::sentiment`).
+    pub sentiment: Option<f64>,
 }
 
 pub const MAX_NOTE_CHARS: usize = 2000;
@@ -140,6 +142,7 @@ pub fn check(
         observed_at,
         value,
         tags: tags(&note),
+        sentiment: crate::track::sentiment::score(&note),
         note,
     })
 }
@@ -313,12 +316,13 @@ pub async fn distill(
         HashMap::new()
     } else {
         let made: Vec<(i64, i64)> = sqlx::query_as(
-            "INSERT INTO observations (user_id, metric_id, observed_at, value, note, tags, source, raw_id)
+            "INSERT INTO observations (user_id, metric_id, observed_at, value, note, tags, source, raw_id,
+                                       sentiment)
              SELECT $1, c.metric_id, c.observed_at, c.value, c.note,
-                    ARRAY(SELECT jsonb_array_elements_text(c.tags)), c.source, c.raw_id
+                    ARRAY(SELECT jsonb_array_elements_text(c.tags)), c.source, c.raw_id, c.sentiment
                FROM UNNEST($2::bigint[], $3::timestamptz[], $4::float8[], $5::text[],
-                           $6::jsonb[], $7::text[], $8::bigint[])
-                    AS c(metric_id, observed_at, value, note, tags, source, raw_id)
+                           $6::jsonb[], $7::text[], $8::bigint[], $9::float8[])
+                    AS c(metric_id, observed_at, value, note, tags, source, raw_id, sentiment)
              ON CONFLICT (raw_id) DO NOTHING RETURNING raw_id, id",
         )
         .bind(user_id)
@@ -334,6 +338,7 @@ pub async fn distill(
         )
         .bind(fresh.iter().map(|(_, s, _)| s.clone()).collect::<Vec<_>>())
         .bind(fresh.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
+        .bind(fresh.iter().map(|(_, _, c)| c.sentiment).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
         made.into_iter().collect()

@@ -24,19 +24,42 @@ pub mod compute;
 pub mod distill;
 pub mod index;
 
-/// Recomputes every member from scratch (Index, then Compute), one member at a time:
+/// Members recomputed at once by [`recompute_everyone`].
+pub const RECOMPUTE_PARALLEL: usize = 4;
+
+/// Recomputes every member from scratch (Index, then Compute), a few members at a time:
 /// `cohort recompute` and the nightly job. Returns the members done.
 pub async fn recompute_everyone(pool: &sqlx::PgPool) -> Result<usize, sqlx::Error> {
     let members: Vec<i64> = sqlx::query_scalar("SELECT id FROM users ORDER BY id")
         .fetch_all(pool)
         .await?;
-    for &user_id in &members {
-        let mut tx = pool.begin().await?;
-        index::roll_up(&mut tx, user_id).await?;
-        tx.commit().await?;
-        compute::Compute { user_id }.run(pool).await?;
+    let mut queue = members.iter().copied();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < RECOMPUTE_PARALLEL {
+            let Some(user_id) = queue.next() else { break };
+            let pool = pool.clone();
+            running.spawn(async move { recompute(&pool, user_id).await });
+        }
+        match running.join_next().await {
+            None => break,
+            Some(Ok(done)) => done?,
+            Some(Err(error)) => {
+                return Err(sqlx::Error::Protocol(format!(
+                    "a recompute task failed: {error}"
+                )))
+            }
+        }
     }
     Ok(members.len())
+}
+
+/// One member from scratch: their days, then their compute.
+pub async fn recompute(pool: &sqlx::PgPool, user_id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    index::roll_up(&mut tx, user_id).await?;
+    tx.commit().await?;
+    compute::Compute { user_id }.run(pool).await
 }
 
 /// Job: the nightly full recompute (03:00 UTC), which also moves every member's

@@ -15,6 +15,8 @@ pub mod catalogue;
 pub mod csv;
 pub mod import;
 mod pages;
+#[cfg(feature = "ssr")]
+pub mod sentiment;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod ssr;

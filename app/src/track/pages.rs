@@ -329,6 +329,7 @@ pub fn MetricPage() -> impl IntoView {
     let log = ServerAction::<LogEntry>::new();
     let save = ServerAction::<SaveEntry>::new();
     let delete = ServerAction::<DeleteEntry>::new();
+    let exclude = ServerAction::<ExcludeEntry>::new();
     let settings = ServerAction::<SaveMetricSettings>::new();
     let share = ServerAction::<ShareMetric>::new();
     let (logged, saved, configured) = (
@@ -345,7 +346,9 @@ pub fn MetricPage() -> impl IntoView {
                 query.get("to"),
                 query.get("search"),
                 query.get("page").and_then(|page| page.parse::<i64>().ok()),
-                logged.get() + saved.get() + delete.version().get() as u32,
+                logged.get()
+                    + saved.get()
+                    + (delete.version().get() + exclude.version().get()) as u32,
                 configured.get() as usize + share.version().get(),
             )
         },
@@ -357,6 +360,7 @@ pub fn MetricPage() -> impl IntoView {
         log,
         save,
         delete,
+        exclude,
         settings,
         share,
     };
@@ -383,6 +387,7 @@ struct MetricActions {
     log: ServerAction<LogEntry>,
     save: ServerAction<SaveEntry>,
     delete: ServerAction<DeleteEntry>,
+    exclude: ServerAction<ExcludeEntry>,
     settings: ServerAction<SaveMetricSettings>,
     share: ServerAction<ShareMetric>,
 }
@@ -437,12 +442,13 @@ fn MetricView(data: MetricData, actions: MetricActions) -> impl IntoView {
             <form method="get" class="filters" action=format!("/track/{key}")>
                 <label>"From "<input type="date" name="from" value=data.from.clone() /></label>
                 <label>"To "<input type="date" name="to" value=data.to.clone() /></label>
-                <label>"Note has "<input type="search" name="search" value=data.search.clone() maxlength="100" /></label>
+                <label>"Notes with "<input type="search" name="search" value=data.search.clone() maxlength="100" placeholder="words, like walk hills" /></label>
                 <button type="submit" class="secondary small">"Filter"</button>
             </form>
             <p class="history-count">{match data.total { 1 => "1 entry".to_string(), n => format!("{n} entries") }}</p>
             {error_of(move || actions.save.value().get())}
             {error_of(move || actions.delete.value().get())}
+            {error_of(move || actions.exclude.value().get())}
             <ul class="entries">
                 {data.entries.into_iter().map(|entry| {
                     let units = metric.units.clone();
@@ -452,6 +458,10 @@ fn MetricView(data: MetricData, actions: MetricActions) -> impl IntoView {
                             <span class="value">{entry.value.clone()}</span>
                             " "<span class="muted">{entry.when.clone()}</span>
                             {(entry.source != "quick_log").then(|| view! { " "<span class="badge">{entry.source.replace('_', " ")}</span> })}
+                            {entry.outlier.then(|| view! {
+                                " "<span class="badge warning" title="Far from your usual values for this metric">"unusual"</span>
+                            })}
+                            {entry.excluded.then(|| view! { " "<span class="badge">"left out of statistics"</span> })}
                             {(!entry.note.is_empty()).then(|| view! { <p class="note">{entry.note.clone()}</p> })}
                             <details class="edit-entry">
                                 <summary>"Edit"</summary>
@@ -475,6 +485,15 @@ fn MetricView(data: MetricData, actions: MetricActions) -> impl IntoView {
                                     <button type="submit" class="small">"Save"</button>
                                 </ActionForm>
                             </details>
+                            {(entry.outlier || entry.excluded).then(|| view! {
+                                <ActionForm action=actions.exclude attr:class="inline">
+                                    <input type="hidden" name="id" value=entry.id />
+                                    <input type="hidden" name="excluded" value=(!entry.excluded).to_string() />
+                                    <button type="submit" class="link small">
+                                        {if entry.excluded { "Count it again" } else { "Leave out of statistics" }}
+                                    </button>
+                                </ActionForm>
+                            })}
                             <ActionForm action=actions.delete attr:class="inline">
                                 <input type="hidden" name="id" value=entry.id />
                                 <button type="submit" class="link small danger-link">"Delete"</button>

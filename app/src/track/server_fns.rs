@@ -69,6 +69,12 @@ pub async fn save_entry(
     .await
 }
 
+/// Leaves an entry out of the statistics (`excluded = true`) or counts it again.
+#[server(endpoint = "exclude_entry")]
+pub async fn exclude_entry(id: i64, excluded: bool) -> Result<(), ServerFnError> {
+    super::ssr::exclude_entry(id, excluded).await
+}
+
 #[server(endpoint = "delete_entry")]
 pub async fn delete_entry(id: i64) -> Result<(), ServerFnError> {
     super::ssr::delete_entry(id).await

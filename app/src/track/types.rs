@@ -50,6 +50,10 @@ pub struct EntryView {
     pub tags: Vec<String>,
     /// "quick_log", "csv", "apple_health" or "api".
     pub source: String,
+    /// Flagged by Distill: far from the metric's usual values (robust z past 3.5).
+    pub outlier: bool,
+    /// Left out of the statistics by its owner.
+    pub excluded: bool,
 }
 
 /// A line of the "recently" list: logged, still being processed, or refused with why.

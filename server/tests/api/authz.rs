@@ -348,6 +348,7 @@ const MATRIX: &[Row] = &[
         &[("key", "{metric}"), ("group_slug", "qs-north-bay"), ("level", "aggregate")]), OWNER_ONLY),
     ("save_entry", Request::Function("save_entry", &[("id", "{observation}"), ("value", "3"), ("at", "")]), OWNER_ONLY),
     ("delete_entry", Request::Function("delete_entry", &[("id", "{observation}")]), OWNER_ONLY),
+    ("exclude_entry", Request::Function("exclude_entry", &[("id", "{observation}"), ("excluded", "true")]), OWNER_ONLY),
     ("record_insight_event", Request::Function("record_insight_event",
         &[("insight_id", "{insight}"), ("kind", "useful")]), OWNER_ONLY),
 

@@ -788,6 +788,14 @@ fn specs() -> Vec<Spec> {
         ),
         spec("delete_entry", Member, vec![req("id", Int, "{doomed}")]),
         spec(
+            "exclude_entry",
+            Member,
+            vec![
+                req("id", Int, "{observation}"),
+                req("excluded", Int, "true"),
+            ],
+        ),
+        spec(
             "record_insight_event",
             Member,
             vec![

@@ -423,6 +423,16 @@ async fn member_pages_rendered_at_once_all_come_out_whole() {
         .await
         .unwrap();
     let member = app.member("ida@example.org", "Ida").await;
+    // A member of many groups: the metric page lists them all (a longer render).
+    sqlx::query(
+        "WITH g AS (INSERT INTO groups (slug, name, time_zone)
+                    SELECT 'g' || n, 'Group ' || n, 'UTC' FROM generate_series(1, 25) n RETURNING id)
+         INSERT INTO memberships (group_id, user_id)
+         SELECT g.id, u.id FROM g, users u WHERE u.email = 'ida@example.org'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let mut requests = tokio::task::JoinSet::new();
     for i in 0..300 {
         let path = ["/track/sleep", "/track", "/me", "/groups/qs-north-bay", "/"][i % 5];

@@ -6,7 +6,16 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgPool;
 
 /// (id, observed at, value, note, tags, source).
-type HistoryRow = (i64, DateTime<Utc>, f64, String, Vec<String>, String);
+type HistoryRow = (
+    i64,
+    DateTime<Utc>,
+    f64,
+    String,
+    Vec<String>,
+    String,
+    bool,
+    bool,
+);
 
 pub async fn metric_data(
     key: String,
@@ -27,19 +36,13 @@ pub async fn metric_data(
     let lower = from_day.map(start);
     let upper = to_day.and_then(|day| day.succ_opt()).map(start);
     let search = search.trim().to_string();
-    let pattern = (!search.is_empty()).then(|| {
-        format!(
-            "%{}%",
-            search
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
+    // Full-text search over the notes (Index's GIN-indexed `note_search`): every word of
+    // the search, as a prefix ("walk" finds "walked").
+    let pattern = prefix_query(&search);
     const FILTER: &str = "user_id = $1 AND metric_id = $2
         AND ($3::timestamptz IS NULL OR observed_at >= $3)
         AND ($4::timestamptz IS NULL OR observed_at < $4)
-        AND ($5::text IS NULL OR note ILIKE $5)";
+        AND ($5::text IS NULL OR note_search @@ to_tsquery('simple', $5))";
     let total: i64 =
         sqlx::query_scalar(&format!("SELECT count(*) FROM observations WHERE {FILTER}"))
             .bind(user.id)
@@ -53,7 +56,7 @@ pub async fn metric_data(
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
     let rows: Vec<HistoryRow> = sqlx::query_as(&format!(
-        "SELECT id, observed_at, value, note, tags, source FROM observations WHERE {FILTER}
+        "SELECT id, observed_at, value, note, tags, source, outlier, excluded FROM observations WHERE {FILTER}
           ORDER BY observed_at DESC, id DESC LIMIT $6 OFFSET $7"
     ))
     .bind(user.id)
@@ -68,18 +71,22 @@ pub async fn metric_data(
     .map_err(internal)?;
     let entries = rows
         .into_iter()
-        .map(|(id, at, value, note, tags, source)| EntryView {
-            id,
-            metric_key: metric.key.clone(),
-            metric_name: metric.name.clone(),
-            value: metric.show(value),
-            value_input: metric.input(value),
-            when: when_label(at, &zone, now),
-            when_input: local_input(at, &zone),
-            note,
-            tags,
-            source,
-        })
+        .map(
+            |(id, at, value, note, tags, source, outlier, excluded)| EntryView {
+                id,
+                metric_key: metric.key.clone(),
+                metric_name: metric.name.clone(),
+                value: metric.show(value),
+                value_input: metric.input(value),
+                when: when_label(at, &zone, now),
+                when_input: local_input(at, &zone),
+                note,
+                tags,
+                source,
+                outlier,
+                excluded,
+            },
+        )
         .collect();
     let shares: Vec<(String, String, Option<String>)> = sqlx::query_as(
         "SELECT g.slug, g.name, s.level FROM memberships ms JOIN groups g ON g.id = ms.group_id
@@ -154,7 +161,8 @@ pub async fn save_entry(
     let clean = check(&entry, &metric, &user.time_zone, Utc::now()).map_err(invalid)?;
     let mut tx = pool.begin().await.map_err(internal)?;
     sqlx::query(
-        "UPDATE observations SET value = $3, observed_at = $4, note = $5, tags = $6, updated_at = now()
+        "UPDATE observations SET value = $3, observed_at = $4, note = $5, tags = $6, sentiment = $7,
+                updated_at = now()
           WHERE id = $1 AND user_id = $2",
     )
     .bind(id)
@@ -163,9 +171,34 @@ pub async fn save_entry(
     .bind(clean.observed_at)
     .bind(&clean.note)
     .bind(&clean.tags)
+    .bind(clean.sentiment)
     .execute(&mut *tx)
     .await
     .map_err(internal)?;
+    crate::pipeline::index::enqueue(&mut tx, user.id)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(())
+}
+
+/// Leaves one of the member's observations out of the statistics (or counts it again),
+/// for an outlier they know to be a mistake; Index and Compute follow.
+pub async fn exclude_entry(id: i64, excluded: bool) -> Result<(), ServerFnError> {
+    let (user, pool) = member().await?;
+    let mut tx = pool.begin().await.map_err(internal)?;
+    let changed =
+        sqlx::query("UPDATE observations SET excluded = $3 WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user.id)
+            .bind(excluded)
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?
+            .rows_affected();
+    if changed == 0 {
+        return Err(not_found("entry"));
+    }
     crate::pipeline::index::enqueue(&mut tx, user.id)
         .await
         .map_err(internal)?;
@@ -191,4 +224,34 @@ pub async fn delete_entry(id: i64) -> Result<(), ServerFnError> {
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     Ok(())
+}
+
+/// A search box's words as a prefix tsquery (`walk:* & hill:*`): letters and digits
+/// only, so that nothing typed is read as query syntax. `None` without a word.
+fn prefix_query(search: &str) -> Option<String> {
+    let words: Vec<String> = search
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(10)
+        .map(|w| format!("{}:*", w.to_lowercase()))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" & "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_query;
+
+    #[test]
+    fn a_search_is_words_as_prefixes_and_nothing_else() {
+        assert_eq!(
+            prefix_query("  Walk hills! "),
+            Some("walk:* & hills:*".into())
+        );
+        assert_eq!(
+            prefix_query("a & !b | c:* <-> 'd'"),
+            Some("a:* & b:* & c:* & d:*".into())
+        );
+        assert_eq!(prefix_query("#%&"), None);
+    }
 }
