@@ -125,6 +125,24 @@ impl Compute {
         let Some(inputs) = read_inputs(&mut tx, self.user_id, Thresholds::default()).await? else {
             return Ok(()); // the member is gone
         };
+        // Nothing changed since the last compute (same inputs, same code): the stored
+        // results are these results; only the time they were confirmed moves.
+        let hash = inputs.hash();
+        let unchanged = sqlx::query(
+            "UPDATE member_computes SET computed_at = now()
+              WHERE user_id = $1 AND inputs_hash = $2 AND code_version = $3",
+        )
+        .bind(self.user_id)
+        .bind(&hash)
+        .bind(CODE_VERSION)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if unchanged {
+            tx.commit().await?;
+            return Ok(());
+        }
         let results = inputs.compute();
         store(&mut tx, self.user_id, &inputs, &results).await?;
         // The groups this member shares with publish their next snapshot on the hour.
