@@ -4,7 +4,8 @@
 //! flight.
 
 use crate::security::{
-    load_request_user, refuse_bad_input, refuse_cross_site, security_headers, OriginPolicy,
+    clear_stray_owner, load_request_user, refuse_bad_input, refuse_cross_site, security_headers,
+    OriginPolicy,
 };
 use crate::state::{AppState, PublicUrl};
 use anyhow::{Context, Result};
@@ -215,6 +216,7 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
                     .with_state(state.clone()),
                 ),
         )
+        .layer(middleware::from_fn(clear_stray_owner))
         .layer(middleware::from_fn_with_state(
             pool.clone(),
             load_request_user,
