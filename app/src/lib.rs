@@ -87,9 +87,7 @@ pub fn App() -> impl IntoView {
         {
             // On the server the request's user is already known (`RequestUser`, put in
             // the request by the server before rendering), so the resource is ready when
-            // it is made: members-only pages then build synchronously, in the request's
-            // context. Rebuilding a page after an await that really waited sometimes lost
-            // that context under load (the page's server functions found no database pool).
+            // it is made, without a query of its own.
             #[cfg(feature = "ssr")]
             let known = use_context::<http::request::Parts>()
                 .and_then(|parts| parts.extensions.get::<accounts::RequestUser>().cloned());
@@ -159,16 +157,16 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/groups/:slug") view=groups::GroupPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/jobs") view=admin::JobsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/pipeline") view=admin::PipelinePage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/outbox") view=|| view! { <RequireUser view=|_| view! { <events::OutboxPage /> } /> } ssr=SsrMode::Async />
-                    <Route path=path!("/groups/:slug/events/new") view=|| view! { <RequireUser view=|_| view! { <events::NewEventPage /> } /> } ssr=SsrMode::Async />
+                    <Route path=path!("/admin/outbox") view=|| view! { <RequireUser><events::OutboxPage /></RequireUser> } ssr=SsrMode::Async />
+                    <Route path=path!("/groups/:slug/events/new") view=|| view! { <RequireUser><events::NewEventPage /></RequireUser> } ssr=SsrMode::Async />
                     <Route path=path!("/events/:id") view=events::EventPage ssr=SsrMode::Async />
-                    <Route path=path!("/events/:id/edit") view=|| view! { <RequireUser view=|_| view! { <events::EditEventPage /> } /> } ssr=SsrMode::Async />
-                    <Route path=path!("/events/:id/manage") view=|| view! { <RequireUser view=|_| view! { <events::ManagePage /> } /> } ssr=SsrMode::Async />
-                    <Route path=path!("/me/tokens") view=|| view! { <RequireUser view=|_| view! { <tokens::TokensPage /> } /> } ssr=SsrMode::Async />
-                    <Route path=path!("/track") view=|| view! { <RequireUser view=|_| view! { <track::TrackPage /> } /> } ssr=SsrMode::Async />
-                    <Route path=path!("/track/import") view=|| view! { <RequireUser view=|_| view! { <track::ImportPage /> } /> } ssr=SsrMode::Async />
-                    <Route path=path!("/track/import/:id") view=|| view! { <RequireUser view=|_| view! { <track::ImportStatusPage /> } /> } ssr=SsrMode::Async />
-                    <Route path=path!("/track/:metric") view=|| view! { <RequireUser view=|_| view! { <track::MetricPage /> } /> } ssr=SsrMode::Async />
+                    <Route path=path!("/events/:id/edit") view=|| view! { <RequireUser><events::EditEventPage /></RequireUser> } ssr=SsrMode::Async />
+                    <Route path=path!("/events/:id/manage") view=|| view! { <RequireUser><events::ManagePage /></RequireUser> } ssr=SsrMode::Async />
+                    <Route path=path!("/me/tokens") view=|| view! { <RequireUser><tokens::TokensPage /></RequireUser> } ssr=SsrMode::Async />
+                    <Route path=path!("/track") view=|| view! { <RequireUser><track::TrackPage /></RequireUser> } ssr=SsrMode::Async />
+                    <Route path=path!("/track/import") view=|| view! { <RequireUser><track::ImportPage /></RequireUser> } ssr=SsrMode::Async />
+                    <Route path=path!("/track/import/:id") view=|| view! { <RequireUser><track::ImportStatusPage /></RequireUser> } ssr=SsrMode::Async />
+                    <Route path=path!("/track/:metric") view=|| view! { <RequireUser><track::MetricPage /></RequireUser> } ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="site-footer">

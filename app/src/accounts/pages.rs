@@ -8,7 +8,6 @@ use crate::errors::message;
 use crate::Auth;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_location, use_query_map};
 
 /// The errors a form's last submission came back with.
@@ -137,47 +136,72 @@ pub fn LogoutPage() -> impl IntoView {
     }
 }
 
-/// Renders `view` for a logged-in member; sends anyone else to log in and back.
+/// A members-only page. On the server the request's member is known before rendering
+/// (`RequestUser`, put there by `server/src/security.rs`): an anonymous visitor gets a 303
+/// to log in and back, and no page. The page is built once, synchronously. Building it
+/// inside a `Suspend` after awaiting the member (as this did) built it once more for each
+/// of Suspense's dry runs on the server: the extra builds' resources lost the request's
+/// context when their build was dropped ("the database pool is missing") and shifted the
+/// ids by which the browser hydrates resources, so that a page could hydrate with another
+/// build's data and panic (found by end2end/tests/import.spec.ts). In the browser, a member
+/// who is no longer logged in is sent to log in as soon as that is known.
 #[component]
-pub fn RequireUser<F, V>(view: F) -> impl IntoView
-where
-    F: Fn(CurrentUser) -> V + Send + Sync + Clone + 'static,
-    V: IntoView + 'static,
-{
+pub fn RequireUser(children: Children) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let location = use_location();
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {
-                let view = view.clone();
-                move || {
-                    let view = view.clone();
-                    Suspend::new(async move {
-                        match auth.user.await {
-                            Ok(Some(user)) => view(user).into_any(),
-                            Ok(None) => {
-                                let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-                                let path = format!("/login?next={}", urlencoding::encode(&here));
-                                #[cfg(feature = "ssr")]
-                                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                                    response.set_status(http::StatusCode::SEE_OTHER);
-                                }
-                                view! { <Redirect path /> }.into_any()
-                            }
-                            Err(error) => view! { <p class="error" role="alert">{message(&error)}</p> }.into_any(),
-                        }
-                    })
-                }
+    let login_path = move || {
+        let here = format!(
+            "{}{}",
+            location.pathname.get_untracked(),
+            location.search.get_untracked()
+        );
+        format!("/login?next={}", urlencoding::encode(&here))
+    };
+    #[cfg(feature = "ssr")]
+    {
+        let anonymous = use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<super::RequestUser>().cloned())
+            .is_some_and(|super::RequestUser(user)| user.is_none());
+        if anonymous {
+            crate::redirect_local(&login_path());
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(http::StatusCode::SEE_OTHER);
             }
-        </Suspense>
+            return ().into_any();
+        }
     }
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        // The value may be stale (just logged in, the member is being fetched again):
+        // awaiting the resource waits for the fresh one.
+        if let Some(Ok(None)) = auth.user.get() {
+            let (navigate, target) = (navigate.clone(), login_path());
+            leptos::task::spawn_local(async move {
+                // Unless the member has gone to another page meanwhile.
+                if matches!(auth.user.await, Ok(None)) && target == login_path() {
+                    navigate(&target, Default::default());
+                }
+            });
+        }
+    });
+    children().into_any()
 }
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
     view! {
         <Title text="Your profile" />
-        <RequireUser view=|user| view! { <Profile user /> } />
+        <RequireUser>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match expect_context::<Auth>().user.await {
+                        Ok(Some(user)) => view! { <Profile user /> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{message(&error)}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </RequireUser>
     }
 }
 

@@ -88,7 +88,7 @@ pub async fn cancel_job(id: i64) -> Result<(), ServerFnError> {
 pub fn JobsPage() -> impl IntoView {
     view! {
         <Title text="Jobs" />
-        <RequireUser view=|_| view! { <Jobs /> } />
+        <RequireUser><Jobs /></RequireUser>
     }
 }
 
@@ -157,7 +157,7 @@ fn Jobs() -> impl IntoView {
 pub fn PipelinePage() -> impl IntoView {
     view! {
         <Title text="Pipeline" />
-        <RequireUser view=|_| view! { <Pipeline /> } />
+        <RequireUser><Pipeline /></RequireUser>
     }
 }
 

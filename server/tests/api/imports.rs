@@ -440,3 +440,66 @@ async fn a_broken_or_foreign_xml_file_is_a_clear_error() {
             .unwrap();
     assert!(landed > 0, "the records before the break are kept");
 }
+
+/// The resources a server-rendered page hands to the browser to hydrate with: the ids in
+/// `__PENDING_RESOURCES=[…]`.
+fn resources_handed_over(html: &str) -> Vec<String> {
+    let list = html
+        .split("__PENDING_RESOURCES=[")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .unwrap_or_else(|| panic!("no resource list in {html}"));
+    list.split(',')
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A members-only page is built once on the server, so the browser hydrates each of its
+/// resources with the data the HTML was rendered from. Built inside a `Suspend`, a page was
+/// built again by each of Suspense's dry runs: the extra builds' loads ran without the
+/// request's context ("the database pool is missing") and took ids, and the browser then
+/// hydrated the import page with another build's data and panicked (the import spec's
+/// progress bar stopped). Each page here reads the member and one resource of its own.
+#[tokio::test]
+async fn members_pages_hand_the_browser_one_copy_of_each_resource() {
+    let app = TestApp::spawn().await;
+    let (client, _) = member(&app, "hydrate@example.org").await;
+    let location = upload(
+        &app,
+        &client,
+        "a.csv",
+        b"Date,Steps\n2026-09-01,6000\n".to_vec(),
+    )
+    .await;
+    for path in [
+        "/track".to_string(),
+        "/track/import".to_string(),
+        location,
+        "/me/tokens".to_string(),
+    ] {
+        let response = client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let html = response.text().await.unwrap();
+        let ids = resources_handed_over(&html);
+        assert_eq!(ids.len(), 2, "{path} handed over {ids:?}");
+        assert!(
+            !html.contains("Something went wrong"),
+            "{path} carries an error"
+        );
+    }
+    // The profile reads only the member.
+    let html = client
+        .get(format!("{}/me", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(resources_handed_over(&html).len(), 1);
+}
