@@ -1,40 +1,133 @@
-//! How server functions fail: unexpected errors are logged with their detail and shown
-//! as an opaque message; expected refusals carry an HTTP status and a plain sentence.
+//! How server functions and HTTP handlers fail: one error type, [`AppError`].
+//!
+//! Expected refusals carry an HTTP status and a plain sentence the member can act on;
+//! everything unexpected (the database, the session store, a worker thread) becomes
+//! [`AppError::Internal`] through `?`, logged with its detail and where it happened, and
+//! answered with an opaque 500 that leaks nothing. At the edge an `AppError` becomes
+//! Leptos's `ServerFnError` (the status set on the response, the sentence on the wire as
+//! `ServerError|…`, which the browser and the REST clients read) or, for a plain axum
+//! handler, a response.
 
 use leptos::prelude::ServerFnError;
 
-/// Logs an unexpected error and returns an opaque one for the browser.
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppError {
+    /// 400: a request the member can fix (a full meetup, a closed RSVP, a bad value),
+    /// with the sentence to show.
+    Invalid(String),
+    /// 401: log in first.
+    Unauthorized,
+    /// 403: not allowed.
+    Forbidden,
+    /// 404: no such thing (named: "No such meetup.").
+    NotFound(String),
+    /// 500: something unexpected, already logged where it happened.
+    Internal,
+}
+
+impl AppError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid(_) => 400,
+            AppError::Unauthorized => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Internal => 500,
+        }
+    }
+
+    /// The sentence shown for it.
+    pub fn sentence(&self) -> String {
+        match self {
+            AppError::Invalid(message) => message.clone(),
+            AppError::Unauthorized => "Log in first.".into(),
+            AppError::Forbidden => "You are not allowed to do that.".into(),
+            AppError::NotFound(what) => format!("No such {what}."),
+            AppError::Internal => "Something went wrong on our side. Please try again.".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.sentence())
+    }
+}
+
+/// Logs an unexpected error with its detail and where it happened; the member sees only
+/// that something went wrong.
 #[cfg(feature = "ssr")]
-pub fn internal(error: impl std::fmt::Display) -> ServerFnError {
-    tracing::error!(%error, "server function failed");
-    set_status(500);
-    ServerFnError::new("Something went wrong on our side. Please try again.")
+#[track_caller]
+pub fn internal(error: impl std::fmt::Display) -> AppError {
+    let at = std::panic::Location::caller();
+    tracing::error!(%error, %at, "request failed");
+    AppError::Internal
+}
+
+/// `?` on the errors that only ever mean "something went wrong on our side".
+macro_rules! internal_from {
+    ($($error:ty),* $(,)?) => {
+        $(
+            #[cfg(feature = "ssr")]
+            impl From<$error> for AppError {
+                #[track_caller]
+                fn from(error: $error) -> Self {
+                    internal(error)
+                }
+            }
+        )*
+    };
+}
+
+internal_from!(
+    sqlx::Error,
+    tower_sessions::session::Error,
+    tokio::task::JoinError,
+    serde_json::Error,
+    argon2::password_hash::Error,
+    std::io::Error,
+);
+
+/// A server function answers with its status and sentence.
+impl From<AppError> for ServerFnError {
+    fn from(error: AppError) -> Self {
+        #[cfg(feature = "ssr")]
+        set_status(error.status());
+        ServerFnError::new(error.sentence())
+    }
+}
+
+/// An axum handler answers with the status and the sentence as plain text.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = http::StatusCode::from_u16(self.status())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, self.sentence()).into_response()
+    }
 }
 
 #[cfg(feature = "ssr")]
-pub fn unauthorized() -> ServerFnError {
-    set_status(401);
-    ServerFnError::new("Log in first.")
+pub fn unauthorized() -> AppError {
+    AppError::Unauthorized
 }
 
 #[cfg(feature = "ssr")]
-pub fn forbidden() -> ServerFnError {
-    set_status(403);
-    ServerFnError::new("You are not allowed to do that.")
+pub fn forbidden() -> AppError {
+    AppError::Forbidden
 }
 
 #[cfg(feature = "ssr")]
-pub fn not_found(what: &str) -> ServerFnError {
-    set_status(404);
-    ServerFnError::new(format!("No such {what}."))
+pub fn not_found(what: &str) -> AppError {
+    AppError::NotFound(what.to_string())
 }
 
 /// A request the member can fix (a full meetup, a closed RSVP, a bad value): 400 with
 /// the sentence to show.
 #[cfg(feature = "ssr")]
-pub fn invalid(message: impl Into<String>) -> ServerFnError {
-    set_status(400);
-    ServerFnError::new(message.into())
+pub fn invalid(message: impl Into<String>) -> AppError {
+    AppError::Invalid(message.into())
 }
 
 #[cfg(feature = "ssr")]
@@ -53,5 +146,25 @@ pub fn message(error: &ServerFnError) -> String {
     match error {
         ServerFnError::ServerError(message) => message.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_has_its_status_and_sentence() {
+        assert_eq!(AppError::Unauthorized.status(), 401);
+        assert_eq!(
+            AppError::NotFound("meetup".into()).sentence(),
+            "No such meetup."
+        );
+        assert_eq!(AppError::Invalid("Full.".into()).status(), 400);
+        // What reaches the browser is the sentence, never a detail.
+        assert_eq!(
+            message(&ServerFnError::from(AppError::Internal)),
+            "Something went wrong on our side. Please try again."
+        );
     }
 }

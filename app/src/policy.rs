@@ -68,7 +68,7 @@ pub enum Action {
 /// `actor`, else the refusal to answer with (401 for a visitor who is not logged in, 403
 /// for everyone else), so that `require(actor, action)?` replaces an `if !allows` block.
 #[cfg(feature = "ssr")]
-pub fn require(actor: Actor<'_>, action: Action) -> Result<(), leptos::prelude::ServerFnError> {
+pub fn require(actor: Actor<'_>, action: Action) -> Result<(), crate::errors::AppError> {
     match (allows(actor, action), actor.user) {
         (true, _) => Ok(()),
         (false, None) => Err(crate::errors::unauthorized()),

@@ -31,18 +31,18 @@ pub struct NewToken {
 
 #[server(endpoint = "list_tokens")]
 pub async fn list_tokens() -> Result<Vec<TokenView>, ServerFnError> {
-    ssr::list().await
+    Ok(ssr::list().await?)
 }
 
 /// `scope`: "read" (GET only) or "write" (also POST observations).
 #[server(endpoint = "create_token")]
 pub async fn create_token(name: String, scope: String) -> Result<NewToken, ServerFnError> {
-    ssr::create(name, scope).await
+    Ok(ssr::create(name, scope).await?)
 }
 
 #[server(endpoint = "revoke_token")]
 pub async fn revoke_token(id: i64) -> Result<(), ServerFnError> {
-    ssr::revoke(id).await
+    Ok(ssr::revoke(id).await?)
 }
 
 #[cfg(feature = "ssr")]
@@ -50,9 +50,9 @@ pub mod ssr {
     use super::{NewToken, TokenView};
     use crate::accounts::ssr::{pool, require_user};
     use crate::accounts::CurrentUser;
-    use crate::errors::{internal, invalid, not_found};
+    use crate::errors::{invalid, not_found, AppError};
     use crate::policy::{Action, Actor};
-    use leptos::prelude::ServerFnError;
+
     use sha2::{Digest, Sha256};
 
     /// Tokens start with this, so that secret scanners and people recognise them.
@@ -76,7 +76,7 @@ pub mod ssr {
         format!("{TOKEN_PREFIX}{hex}")
     }
 
-    async fn owner() -> Result<CurrentUser, ServerFnError> {
+    async fn owner() -> Result<CurrentUser, AppError> {
         let user = require_user().await?;
         let actor = Actor {
             user: Some(&user),
@@ -101,7 +101,7 @@ pub mod ssr {
         Option<chrono::DateTime<chrono::Utc>>,
     );
 
-    pub async fn list() -> Result<Vec<TokenView>, ServerFnError> {
+    pub async fn list() -> Result<Vec<TokenView>, AppError> {
         let user = owner().await?;
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, name, scope, prefix, created_at, last_used_at, revoked_at FROM api_tokens
@@ -109,8 +109,7 @@ pub mod ssr {
         )
         .bind(user.id)
         .fetch_all(&pool()?)
-        .await
-        .map_err(internal)?;
+        .await?;
         Ok(rows
             .into_iter()
             .map(
@@ -127,7 +126,7 @@ pub mod ssr {
             .collect())
     }
 
-    pub async fn create(name: String, scope: String) -> Result<NewToken, ServerFnError> {
+    pub async fn create(name: String, scope: String) -> Result<NewToken, AppError> {
         let user = owner().await?;
         let name = name.trim().to_string();
         if name.is_empty() || name.chars().count() > 80 {
@@ -139,20 +138,18 @@ pub mod ssr {
             return Err(invalid("Choose read or write access."));
         }
         let pool = pool()?;
-        let mut tx = pool.begin().await.map_err(internal)?;
+        let mut tx = pool.begin().await?;
         // One member's token creations take turns, so the limit holds.
         sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
             .bind(user.id)
             .execute(&mut *tx)
-            .await
-            .map_err(internal)?;
+            .await?;
         let live: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL",
         )
         .bind(user.id)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         if live >= MAX_TOKENS {
             return Err(invalid(format!(
                 "You have {MAX_TOKENS} tokens; revoke one you no longer use first."
@@ -169,9 +166,8 @@ pub mod ssr {
         .bind(&secret[..SHOWN])
         .bind(hash(&secret))
         .fetch_one(&mut *tx)
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        .await?;
+        tx.commit().await?;
         tracing::info!(user_id = user.id, token_id = id, %scope, "API token created");
         Ok(NewToken {
             id,
@@ -181,7 +177,7 @@ pub mod ssr {
         })
     }
 
-    pub async fn revoke(id: i64) -> Result<(), ServerFnError> {
+    pub async fn revoke(id: i64) -> Result<(), AppError> {
         let user = owner().await?;
         let done = sqlx::query(
             "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
@@ -190,8 +186,7 @@ pub mod ssr {
         .bind(id)
         .bind(user.id)
         .execute(&pool()?)
-        .await
-        .map_err(internal)?
+        .await?
         .rows_affected();
         if done == 0 {
             return Err(not_found("token"));

@@ -4,6 +4,7 @@
 use crate::meetups;
 use crate::state::PublicUrl;
 use app::accounts::ssr::user_for_session;
+use app::errors::internal;
 use app::groups::ssr::role_in;
 use app::policy::{allows, Action, Actor};
 use axum::extract::{Path, State};
@@ -11,15 +12,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
 use tower_sessions::Session;
-
-fn failed(error: anyhow::Error) -> Response {
-    tracing::error!(error = format!("{error:#}"), "calendar route failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong on our side.",
-    )
-        .into_response()
-}
 
 fn not_found(what: &str) -> Response {
     (StatusCode::NOT_FOUND, format!("No such {what}.")).into_response()
@@ -44,7 +36,7 @@ pub async fn event_ics(
     let event = match meetups::event_row(&pool, id).await {
         Ok(Some(event)) => event,
         Ok(None) => return not_found("meetup"),
-        Err(error) => return failed(error),
+        Err(error) => return internal(format!("{error:#}")).into_response(),
     };
     let base = public_url.base(&headers);
     let body = crate::calendar::event_ics(&meetups::cal_event(&event, &base), Some("PUBLISH"));
@@ -81,7 +73,7 @@ pub async fn group_ics(
         )
             .into_response(),
         Ok(None) => not_found("group"),
-        Err(error) => failed(error),
+        Err(error) => internal(format!("{error:#}")).into_response(),
     }
 }
 
@@ -102,7 +94,7 @@ pub async fn group_atom(
         )
             .into_response(),
         Ok(None) => not_found("group"),
-        Err(error) => failed(error),
+        Err(error) => internal(format!("{error:#}")).into_response(),
     }
 }
 
@@ -126,7 +118,7 @@ pub async fn attendees_csv(
     let event = match meetups::event_row(&pool, id).await {
         Ok(Some(event)) => event,
         Ok(None) => return not_found("meetup"),
-        Err(error) => return failed(error),
+        Err(error) => return internal(format!("{error:#}")).into_response(),
     };
     let Ok(role) = role_in(&pool, event.group_id, Some(&user)).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -152,6 +144,6 @@ pub async fn attendees_csv(
             body,
         )
             .into_response(),
-        Err(error) => failed(error),
+        Err(error) => internal(format!("{error:#}")).into_response(),
     }
 }

@@ -138,7 +138,7 @@ pub fn safe_next(next: Option<&str>) -> String {
 
 #[server(endpoint = "get_current_user")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, ServerFnError> {
-    ssr::current_user().await
+    Ok(ssr::current_user().await?)
 }
 
 #[server(endpoint = "signup")]
@@ -149,7 +149,7 @@ pub async fn signup(
     time_zone: Option<String>,
     next: Option<String>,
 ) -> Result<FormErrors, ServerFnError> {
-    ssr::signup(email, display_name, password, time_zone, next).await
+    Ok(ssr::signup(email, display_name, password, time_zone, next).await?)
 }
 
 #[server(endpoint = "login")]
@@ -158,17 +158,17 @@ pub async fn login(
     password: String,
     next: Option<String>,
 ) -> Result<FormErrors, ServerFnError> {
-    ssr::login(email, password, next).await
+    Ok(ssr::login(email, password, next).await?)
 }
 
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), ServerFnError> {
-    ssr::logout().await
+    Ok(ssr::logout().await?)
 }
 
 #[server(endpoint = "logout_everywhere")]
 pub async fn logout_everywhere() -> Result<(), ServerFnError> {
-    ssr::logout_everywhere().await
+    Ok(ssr::logout_everywhere().await?)
 }
 
 #[server(endpoint = "update_profile")]
@@ -176,7 +176,7 @@ pub async fn update_profile(
     display_name: String,
     time_zone: String,
 ) -> Result<FormErrors, ServerFnError> {
-    ssr::update_profile(display_name, time_zone).await
+    Ok(ssr::update_profile(display_name, time_zone).await?)
 }
 
 #[server(endpoint = "change_password")]
@@ -184,12 +184,12 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<FormErrors, ServerFnError> {
-    ssr::change_password(current_password, new_password).await
+    Ok(ssr::change_password(current_password, new_password).await?)
 }
 
 #[server(endpoint = "delete_account")]
 pub async fn delete_account(password: String) -> Result<FormErrors, ServerFnError> {
-    ssr::delete_account(password).await
+    Ok(ssr::delete_account(password).await?)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! in PostgreSQL (tower-sessions), log-in rate limits and data ownership.
 
 use super::{check_password_length, parse_display_name, CurrentUser, Email, FormErrors};
-use crate::errors::{internal, unauthorized};
+use crate::errors::{internal, unauthorized, AppError};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -52,14 +52,13 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
         .unwrap_or_default()
 });
 
-pub async fn hash_password(password: String) -> Result<String, ServerFnError> {
+pub async fn hash_password(password: String) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || {
         argon2()
             .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
             .map(|hash| hash.to_string())
     })
-    .await
-    .map_err(internal)?
+    .await?
     .map_err(internal)
 }
 
@@ -94,11 +93,11 @@ pub fn password_policy(password: &str, email: Option<&Email>) -> Result<(), Stri
     Ok(())
 }
 
-pub fn pool() -> Result<PgPool, ServerFnError> {
+pub fn pool() -> Result<PgPool, AppError> {
     use_context::<PgPool>().ok_or_else(|| internal("the database pool is missing"))
 }
 
-async fn session() -> Result<Session, ServerFnError> {
+async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>().await.map_err(internal)
 }
 
@@ -118,12 +117,8 @@ fn valid_time_zone(zone: &str) -> bool {
 pub async fn user_for_session(
     pool: &PgPool,
     session: &Session,
-) -> Result<Option<CurrentUser>, ServerFnError> {
-    let Some(stored) = session
-        .get::<SessionUser>(SESSION_USER)
-        .await
-        .map_err(internal)?
-    else {
+) -> Result<Option<CurrentUser>, AppError> {
+    let Some(stored) = session.get::<SessionUser>(SESSION_USER).await? else {
         return Ok(None);
     };
     let row: Option<(i64, String, String, String, bool, i32)> = sqlx::query_as(
@@ -132,7 +127,7 @@ pub async fn user_for_session(
     .bind(stored.id)
     .fetch_optional(pool)
     .await
-    .map_err(internal)?;
+    ?;
     match row {
         Some((id, email, display_name, time_zone, is_admin, epoch)) if epoch == stored.epoch => {
             Ok(Some(CurrentUser {
@@ -145,24 +140,24 @@ pub async fn user_for_session(
         }
         _ => {
             // Deleted account, or logged out everywhere since: end this session too.
-            session.flush().await.map_err(internal)?;
+            session.flush().await?;
             Ok(None)
         }
     }
 }
 
-pub async fn current_user() -> Result<Option<CurrentUser>, ServerFnError> {
+pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     user_for_session(&pool()?, &session().await?).await
 }
 
 /// The logged-in member, or a 401.
-pub async fn require_user() -> Result<CurrentUser, ServerFnError> {
+pub async fn require_user() -> Result<CurrentUser, AppError> {
     current_user().await?.ok_or_else(unauthorized)
 }
 
 /// Starts a logged-in session under a new id (no session fixation).
-async fn start_session(session: &Session, id: i64, epoch: i32) -> Result<(), ServerFnError> {
-    session.cycle_id().await.map_err(internal)?;
+async fn start_session(session: &Session, id: i64, epoch: i32) -> Result<(), AppError> {
+    session.cycle_id().await?;
     session
         .insert(SESSION_USER, SessionUser { id, epoch })
         .await
@@ -175,7 +170,7 @@ pub async fn signup(
     password: String,
     time_zone: Option<String>,
     next: Option<String>,
-) -> Result<FormErrors, ServerFnError> {
+) -> Result<FormErrors, AppError> {
     let mut errors = FormErrors::default();
     let email = Email::parse(&email);
     if let Err(message) = &email {
@@ -196,12 +191,11 @@ pub async fn signup(
     let hash = hash_password(password).await?;
 
     let pool = pool()?;
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = pool.begin().await?;
     // The first real account administers the instance; two sign-ups at once take turns.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('cohort.first-admin'))")
         .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
+        .await?;
     let created: Option<(i64, i32)> = sqlx::query_as(
         "INSERT INTO users (email, display_name, time_zone, password_hash, is_admin)
          VALUES ($1, $2, $3, $4, NOT EXISTS (SELECT 1 FROM users WHERE NOT is_demo))
@@ -213,8 +207,7 @@ pub async fn signup(
     .bind(&time_zone)
     .bind(&hash)
     .fetch_optional(&mut *tx)
-    .await
-    .map_err(internal)?;
+    .await?;
     let Some((id, epoch)) = created else {
         errors.fields.push((
             "email".into(),
@@ -222,7 +215,7 @@ pub async fn signup(
         ));
         return Ok(errors);
     };
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await?;
     tracing::info!(user_id = id, "account created");
     start_session(&session().await?, id, epoch).await?;
     crate::redirect_local(next.as_deref().unwrap_or("/"));
@@ -233,7 +226,7 @@ pub async fn login(
     email: String,
     password: String,
     next: Option<String>,
-) -> Result<FormErrors, ServerFnError> {
+) -> Result<FormErrors, AppError> {
     let pool = pool()?;
     let email = email.trim().to_lowercase();
     if email.len() > 254 {
@@ -252,26 +245,23 @@ pub async fn login(
         sqlx::query_as("SELECT id, password_hash, session_epoch FROM users WHERE email = $1")
             .bind(&email)
             .fetch_optional(&pool)
-            .await
-            .map_err(internal)?;
+            .await?;
     let hash = account.as_ref().and_then(|(_, hash, _)| hash.clone());
     let matches = verify_password(password, hash).await;
     let (Some((id, _, epoch)), true) = (account, matches) else {
         // The reserved attempt stays a failure.
         return Ok(FormErrors::form(WRONG_CREDENTIALS));
     };
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = pool.begin().await?;
     sqlx::query("UPDATE login_attempts SET succeeded = true WHERE id = $1")
         .bind(attempt)
         .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
+        .await?;
     sqlx::query("DELETE FROM login_attempts WHERE email = $1 AND NOT succeeded")
         .bind(&email)
         .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+        .await?;
+    tx.commit().await?;
     start_session(&session().await?, id, epoch).await?;
     crate::redirect_local(next.as_deref().unwrap_or("/"));
     Ok(FormErrors::default())
@@ -285,8 +275,8 @@ async fn reserve_login_attempt(
     pool: &PgPool,
     email: &str,
     ip: Option<&str>,
-) -> Result<Option<i64>, ServerFnError> {
-    let mut tx = pool.begin().await.map_err(internal)?;
+) -> Result<Option<i64>, AppError> {
+    let mut tx = pool.begin().await?;
     // Always the account first, then the address: two locks in one order cannot deadlock.
     sqlx::query(
         "SELECT pg_advisory_xact_lock(hashtext('cohort.login.account'), hashtext($1)),
@@ -296,7 +286,7 @@ async fn reserve_login_attempt(
     .bind(ip)
     .execute(&mut *tx)
     .await
-    .map_err(internal)?;
+    ?;
     let (by_account, by_address): (i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE email = $1), count(*) FILTER (WHERE client_ip = $2::inet)
            FROM login_attempts
@@ -307,8 +297,7 @@ async fn reserve_login_attempt(
     .bind(ip)
     .bind(FAILURE_WINDOW_MINUTES as i32)
     .fetch_one(&mut *tx)
-    .await
-    .map_err(internal)?;
+    .await?;
     if by_account >= MAX_FAILURES_PER_ACCOUNT || by_address >= MAX_FAILURES_PER_ADDRESS {
         return Ok(None);
     }
@@ -319,26 +308,24 @@ async fn reserve_login_attempt(
     .bind(email)
     .bind(ip)
     .fetch_one(&mut *tx)
-    .await
-    .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    .await?;
+    tx.commit().await?;
     Ok(Some(id))
 }
 
-pub async fn logout() -> Result<(), ServerFnError> {
-    session().await?.flush().await.map_err(internal)?;
+pub async fn logout() -> Result<(), AppError> {
+    session().await?.flush().await?;
     crate::redirect_local("/");
     Ok(())
 }
 
-pub async fn logout_everywhere() -> Result<(), ServerFnError> {
+pub async fn logout_everywhere() -> Result<(), AppError> {
     let user = require_user().await?;
     sqlx::query("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1")
         .bind(user.id)
         .execute(&pool()?)
-        .await
-        .map_err(internal)?;
-    session().await?.flush().await.map_err(internal)?;
+        .await?;
+    session().await?.flush().await?;
     crate::redirect_local("/login");
     Ok(())
 }
@@ -346,7 +333,7 @@ pub async fn logout_everywhere() -> Result<(), ServerFnError> {
 pub async fn update_profile(
     display_name: String,
     time_zone: String,
-) -> Result<FormErrors, ServerFnError> {
+) -> Result<FormErrors, AppError> {
     let user = require_user().await?;
     let mut errors = FormErrors::default();
     let name = parse_display_name(&display_name);
@@ -365,7 +352,7 @@ pub async fn update_profile(
         return Ok(errors);
     };
     let pool = pool()?;
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = pool.begin().await?;
     let moved: bool = sqlx::query_scalar(
         "UPDATE users SET display_name = $2, time_zone = $3 WHERE id = $1
          RETURNING time_zone IS DISTINCT FROM $4",
@@ -375,19 +362,16 @@ pub async fn update_profile(
     .bind(&time_zone)
     .bind(&user.time_zone)
     .fetch_one(&mut *tx)
-    .await
-    .map_err(internal)?;
+    .await?;
     if moved {
         // The member's days now run midnight to midnight somewhere else.
-        crate::pipeline::index::enqueue(&mut tx, user.id)
-            .await
-            .map_err(internal)?;
+        crate::pipeline::index::enqueue(&mut tx, user.id).await?;
     }
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await?;
     Ok(FormErrors::default())
 }
 
-async fn stored_hash(pool: &PgPool, user_id: i64) -> Result<Option<String>, ServerFnError> {
+async fn stored_hash(pool: &PgPool, user_id: i64) -> Result<Option<String>, AppError> {
     sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_one(pool)
@@ -398,7 +382,7 @@ async fn stored_hash(pool: &PgPool, user_id: i64) -> Result<Option<String>, Serv
 pub async fn change_password(
     current_password: String,
     new_password: String,
-) -> Result<FormErrors, ServerFnError> {
+) -> Result<FormErrors, AppError> {
     let user = require_user().await?;
     let pool = pool()?;
     if !verify_password(current_password, stored_hash(&pool, user.id).await?).await {
@@ -424,12 +408,12 @@ pub async fn change_password(
     .bind(hash)
     .fetch_one(&pool)
     .await
-    .map_err(internal)?;
+    ?;
     start_session(&session().await?, user.id, epoch).await?;
     Ok(FormErrors::default())
 }
 
-pub async fn delete_account(password: String) -> Result<FormErrors, ServerFnError> {
+pub async fn delete_account(password: String) -> Result<FormErrors, AppError> {
     let user = require_user().await?;
     let pool = pool()?;
     if !verify_password(password, stored_hash(&pool, user.id).await?).await {
@@ -439,8 +423,8 @@ pub async fn delete_account(password: String) -> Result<FormErrors, ServerFnErro
             .push(("password".into(), "That is not your password.".into()));
         return Ok(errors);
     }
-    erase_user(&pool, user.id).await.map_err(internal)?;
-    session().await?.flush().await.map_err(internal)?;
+    erase_user(&pool, user.id).await?;
+    session().await?.flush().await?;
     tracing::info!(user_id = user.id, "account deleted");
     crate::redirect_local("/");
     Ok(FormErrors::default())

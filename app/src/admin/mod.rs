@@ -66,22 +66,22 @@ pub const STAGES: [&str; 4] = ["distill", "index", "compute", "group_figures"];
 
 #[server(endpoint = "get_pipeline_overview")]
 pub async fn get_pipeline_overview() -> Result<PipelineOverview, ServerFnError> {
-    ssr::pipeline_overview().await
+    Ok(ssr::pipeline_overview().await?)
 }
 
 #[server(endpoint = "get_jobs_overview")]
 pub async fn get_jobs_overview() -> Result<JobsOverview, ServerFnError> {
-    ssr::jobs_overview().await
+    Ok(ssr::jobs_overview().await?)
 }
 
 #[server(endpoint = "retry_job")]
 pub async fn retry_job(id: i64) -> Result<(), ServerFnError> {
-    ssr::retry_job(id).await
+    Ok(ssr::retry_job(id).await?)
 }
 
 #[server(endpoint = "cancel_job")]
 pub async fn cancel_job(id: i64) -> Result<(), ServerFnError> {
-    ssr::cancel_job(id).await
+    Ok(ssr::cancel_job(id).await?)
 }
 
 #[component]

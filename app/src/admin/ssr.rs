@@ -2,11 +2,10 @@
 
 use super::{JobRow, JobsOverview, PipelineOverview, QueueCount, StageRow, STAGES};
 use crate::accounts::ssr::{pool, require_user};
-use crate::errors::{internal, not_found};
+use crate::errors::{not_found, AppError};
 use crate::policy::{require, Action, Actor};
-use leptos::prelude::*;
 
-async fn require_admin() -> Result<sqlx::PgPool, ServerFnError> {
+async fn require_admin() -> Result<sqlx::PgPool, AppError> {
     let user = require_user().await?;
     require(
         Actor {
@@ -18,14 +17,13 @@ async fn require_admin() -> Result<sqlx::PgPool, ServerFnError> {
     pool()
 }
 
-pub async fn jobs_overview() -> Result<JobsOverview, ServerFnError> {
+pub async fn jobs_overview() -> Result<JobsOverview, AppError> {
     let pool = require_admin().await?;
     let counts = sqlx::query_as::<_, (String, String, i64)>(
         "SELECT queue, state::text, count(*) FROM jobs GROUP BY 1, 2 ORDER BY 1, 2",
     )
     .fetch_all(&pool)
-    .await
-    .map_err(internal)?
+    .await?
     .into_iter()
     .map(|(queue, state, jobs)| QueueCount { queue, state, jobs })
     .collect();
@@ -36,7 +34,7 @@ pub async fn jobs_overview() -> Result<JobsOverview, ServerFnError> {
     )
     .fetch_all(&pool)
     .await
-    .map_err(internal)?
+    ?
     .into_iter()
     .map(|(id, kind, queue, state, attempts, max_attempts, last_error, updated_at)| JobRow {
         id,
@@ -75,23 +73,23 @@ pub async fn cancel(pool: &sqlx::PgPool, id: i64) -> Result<bool, sqlx::Error> {
     Ok(updated.rows_affected() == 1)
 }
 
-pub async fn retry_job(id: i64) -> Result<(), ServerFnError> {
+pub async fn retry_job(id: i64) -> Result<(), AppError> {
     let pool = require_admin().await?;
-    if !retry(&pool, id).await.map_err(internal)? {
+    if !retry(&pool, id).await? {
         return Err(not_found("failed or cancelled job"));
     }
     Ok(())
 }
 
-pub async fn cancel_job(id: i64) -> Result<(), ServerFnError> {
+pub async fn cancel_job(id: i64) -> Result<(), AppError> {
     let pool = require_admin().await?;
-    if !cancel(&pool, id).await.map_err(internal)? {
+    if !cancel(&pool, id).await? {
         return Err(not_found("pending job"));
     }
     Ok(())
 }
 
-pub async fn pipeline_overview() -> Result<PipelineOverview, ServerFnError> {
+pub async fn pipeline_overview() -> Result<PipelineOverview, AppError> {
     let pool = require_admin().await?;
     type Row = (String, i64, i64, i64, i64, Option<f64>, Option<f64>, i64);
     let rows: Vec<Row> = sqlx::query_as(
@@ -112,7 +110,7 @@ pub async fn pipeline_overview() -> Result<PipelineOverview, ServerFnError> {
     .bind(STAGES.to_vec())
     .fetch_all(&pool)
     .await
-    .map_err(internal)?;
+    ?;
     let stages = rows
         .into_iter()
         .map(
@@ -147,7 +145,7 @@ pub async fn pipeline_overview() -> Result<PipelineOverview, ServerFnError> {
     .bind(STAGES.to_vec())
     .fetch_all(&pool)
     .await
-    .map_err(internal)?
+    ?
     .into_iter()
     .map(|(id, kind, queue, state, attempts, max_attempts, last_error, updated_at)| JobRow {
         id,

@@ -69,8 +69,7 @@ pub struct HomeData {
 
 #[server(endpoint = "get_home")]
 pub async fn get_home() -> Result<HomeData, ServerFnError> {
-    let pool = use_context::<sqlx::PgPool>()
-        .ok_or_else(|| ServerFnError::new("the database pool is missing"))?;
+    let pool = crate::accounts::ssr::pool()?;
     ssr::home_data(&pool, Utc::now()).await.map_err(|error| {
         tracing::error!(error = ?error, "loading the home page failed");
         ServerFnError::new("The meetups could not be loaded just now. Please try again shortly.")

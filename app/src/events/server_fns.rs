@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 #[server(endpoint = "get_event")]
 pub async fn get_event(id: i64) -> Result<EventDetail, ServerFnError> {
-    super::store::event_detail(id).await
+    Ok(super::store::event_detail(id).await?)
 }
 
 /// The answer to an RSVP: what happened, in a sentence.
@@ -17,7 +17,7 @@ pub async fn rsvp(
     answer: String,
     guests: Option<i32>,
 ) -> Result<String, ServerFnError> {
-    super::store::rsvp(event_id, answer, guests.unwrap_or(0)).await
+    Ok(super::store::rsvp(event_id, answer, guests.unwrap_or(0)).await?)
 }
 
 /// The form for a new event of a group; `from` copies an existing event (duplicate).
@@ -26,12 +26,12 @@ pub async fn new_event_form(
     slug: String,
     from: Option<i64>,
 ) -> Result<EventFormData, ServerFnError> {
-    super::store::new_event_form(slug, from).await
+    Ok(super::store::new_event_form(slug, from).await?)
 }
 
 #[server(endpoint = "edit_event_form")]
 pub async fn edit_event_form(id: i64) -> Result<EventFormData, ServerFnError> {
-    super::store::edit_event_form(id).await
+    Ok(super::store::edit_event_form(id).await?)
 }
 
 /// Creates (no `event_id`) or edits an event. `repeat` makes a new event a series
@@ -90,23 +90,23 @@ pub async fn save_event(
         exceptions: exceptions.unwrap_or_default(),
         whole_series: scope.as_deref() == Some("series"),
     };
-    super::store::save_event(form, repeat).await
+    Ok(super::store::save_event(form, repeat).await?)
 }
 
 #[server(endpoint = "cancel_event")]
 pub async fn cancel_event(event_id: i64, reason: String) -> Result<(), ServerFnError> {
-    super::store::cancel_event(event_id, reason).await
+    Ok(super::store::cancel_event(event_id, reason).await?)
 }
 
 #[server(endpoint = "post_comment")]
 pub async fn post_comment(event_id: i64, body: String) -> Result<(), ServerFnError> {
-    super::store::post_comment(event_id, body).await
+    Ok(super::store::post_comment(event_id, body).await?)
 }
 
 /// An organizer hides a comment (kept, shown as removed); its author may delete it.
 #[server(endpoint = "moderate_comment")]
 pub async fn moderate_comment(comment_id: i64, action: String) -> Result<(), ServerFnError> {
-    super::store::moderate_comment(comment_id, action).await
+    Ok(super::store::moderate_comment(comment_id, action).await?)
 }
 
 #[server(endpoint = "propose_talk")]
@@ -116,27 +116,27 @@ pub async fn propose_talk(
     abstract_text: String,
     minutes: String,
 ) -> Result<FormErrors, ServerFnError> {
-    super::store::propose_talk(event_id, title, abstract_text, minutes).await
+    Ok(super::store::propose_talk(event_id, title, abstract_text, minutes).await?)
 }
 
 /// `decision`: "accept" or "decline".
 #[server(endpoint = "decide_talk")]
 pub async fn decide_talk(talk_id: i64, decision: String) -> Result<(), ServerFnError> {
-    super::store::decide_talk(talk_id, decision).await
+    Ok(super::store::decide_talk(talk_id, decision).await?)
 }
 
 #[server(endpoint = "get_manage")]
 pub async fn get_manage(event_id: i64) -> Result<ManageData, ServerFnError> {
-    super::store::manage_data(event_id).await
+    Ok(super::store::manage_data(event_id).await?)
 }
 
 /// Marks a member present (or not) at the door.
 #[server(endpoint = "check_in")]
 pub async fn check_in(event_id: i64, user_id: i64, present: bool) -> Result<(), ServerFnError> {
-    super::store::check_in(event_id, user_id, present).await
+    Ok(super::store::check_in(event_id, user_id, present).await?)
 }
 
 #[server(endpoint = "get_outbox")]
 pub async fn get_outbox() -> Result<Vec<OutboxEmail>, ServerFnError> {
-    super::store::outbox().await
+    Ok(super::store::outbox().await?)
 }

@@ -50,22 +50,22 @@ pub struct GroupDetail {
 
 #[server(endpoint = "list_groups")]
 pub async fn list_groups() -> Result<Vec<GroupCard>, ServerFnError> {
-    ssr::list_groups().await
+    Ok(ssr::list_groups().await?)
 }
 
 #[server(endpoint = "get_group")]
 pub async fn get_group(slug: String) -> Result<GroupDetail, ServerFnError> {
-    ssr::group_detail(slug).await
+    Ok(ssr::group_detail(slug).await?)
 }
 
 #[server(endpoint = "join_group")]
 pub async fn join_group(slug: String) -> Result<(), ServerFnError> {
-    ssr::join_group(slug).await
+    Ok(ssr::join_group(slug).await?)
 }
 
 #[server(endpoint = "leave_group")]
 pub async fn leave_group(slug: String) -> Result<(), ServerFnError> {
-    ssr::leave_group(slug).await
+    Ok(ssr::leave_group(slug).await?)
 }
 
 /// An instance admin opens a new group and becomes its first organizer.
@@ -76,7 +76,7 @@ pub async fn create_group(
     city: String,
     time_zone: String,
 ) -> Result<crate::accounts::FormErrors, ServerFnError> {
-    ssr::create_group(name, slug, city, time_zone).await
+    Ok(ssr::create_group(name, slug, city, time_zone).await?)
 }
 
 /// A group's address part: lower-case letters, digits and single hyphens.
@@ -98,7 +98,7 @@ pub fn parse_slug(input: &str) -> Result<String, String> {
 
 #[server(endpoint = "promote_member")]
 pub async fn promote_member(slug: String, user_id: i64) -> Result<(), ServerFnError> {
-    ssr::promote_member(slug, user_id).await
+    Ok(ssr::promote_member(slug, user_id).await?)
 }
 
 #[component]

@@ -3,9 +3,8 @@
 use super::{GroupCard, GroupDetail, MemberRow};
 use crate::accounts::ssr::{current_user, pool, require_user};
 use crate::accounts::{CurrentUser, FormErrors};
-use crate::errors::{internal, not_found};
+use crate::errors::{invalid, not_found, AppError};
 use crate::policy::{allows, require, Action, Actor, Role};
-use leptos::prelude::*;
 use sqlx::PgPool;
 
 struct Group {
@@ -17,14 +16,13 @@ struct Group {
     description: String,
 }
 
-async fn find_group(pool: &PgPool, slug: &str) -> Result<Group, ServerFnError> {
+async fn find_group(pool: &PgPool, slug: &str) -> Result<Group, AppError> {
     let row: Option<(i64, String, String, String, String, String)> = sqlx::query_as(
         "SELECT id, slug, name, city, time_zone, description FROM groups WHERE slug = $1",
     )
     .bind(slug)
     .fetch_optional(pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     let (id, slug, name, city, time_zone, description) = row.ok_or_else(|| not_found("group"))?;
     Ok(Group {
         id,
@@ -40,7 +38,7 @@ pub async fn role_in(
     pool: &PgPool,
     group_id: i64,
     user: Option<&CurrentUser>,
-) -> Result<Option<Role>, ServerFnError> {
+) -> Result<Option<Role>, AppError> {
     let Some(user) = user else { return Ok(None) };
     let role: Option<String> = sqlx::query_scalar(
         "SELECT role::text FROM memberships WHERE group_id = $1 AND user_id = $2",
@@ -48,12 +46,11 @@ pub async fn role_in(
     .bind(group_id)
     .bind(user.id)
     .fetch_optional(pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(role.as_deref().and_then(Role::parse))
 }
 
-pub async fn list_groups() -> Result<Vec<GroupCard>, ServerFnError> {
+pub async fn list_groups() -> Result<Vec<GroupCard>, AppError> {
     let pool = pool()?;
     let user = current_user().await?;
     let rows: Vec<(String, String, String, i64, Option<String>)> = sqlx::query_as(
@@ -64,8 +61,7 @@ pub async fn list_groups() -> Result<Vec<GroupCard>, ServerFnError> {
     )
     .bind(user.as_ref().map(|user| user.id))
     .fetch_all(&pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(slug, name, city, member_count, role)| GroupCard {
@@ -78,7 +74,7 @@ pub async fn list_groups() -> Result<Vec<GroupCard>, ServerFnError> {
         .collect())
 }
 
-pub async fn group_detail(slug: String) -> Result<GroupDetail, ServerFnError> {
+pub async fn group_detail(slug: String) -> Result<GroupDetail, AppError> {
     let pool = pool()?;
     let user = current_user().await?;
     let group = find_group(&pool, &slug).await?;
@@ -91,8 +87,7 @@ pub async fn group_detail(slug: String) -> Result<GroupDetail, ServerFnError> {
         sqlx::query_scalar("SELECT count(*) FROM memberships WHERE group_id = $1")
             .bind(group.id)
             .fetch_one(&pool)
-            .await
-            .map_err(internal)?;
+            .await?;
     let members = if allows(actor, Action::ViewMembers) {
         let rows: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT u.id, u.display_name, m.role::text FROM memberships m JOIN users u ON u.id = m.user_id
@@ -101,7 +96,7 @@ pub async fn group_detail(slug: String) -> Result<GroupDetail, ServerFnError> {
         .bind(group.id)
         .fetch_all(&pool)
         .await
-        .map_err(internal)?;
+        ?;
         Some(
             rows.into_iter()
                 .map(|(user_id, display_name, role)| MemberRow {
@@ -114,9 +109,8 @@ pub async fn group_detail(slug: String) -> Result<GroupDetail, ServerFnError> {
     } else {
         None
     };
-    let (upcoming, past) = crate::events::ssr::group_meetups(&pool, group.id, chrono::Utc::now())
-        .await
-        .map_err(internal)?;
+    let (upcoming, past) =
+        crate::events::ssr::group_meetups(&pool, group.id, chrono::Utc::now()).await?;
     Ok(GroupDetail {
         can_manage_events: allows(actor, Action::ManageEvents),
         upcoming,
@@ -137,10 +131,7 @@ pub async fn group_detail(slug: String) -> Result<GroupDetail, ServerFnError> {
 }
 
 /// The logged-in member, the pool and the group, once the policy allows `action` there.
-async fn authorize(
-    slug: &str,
-    action: Action,
-) -> Result<(CurrentUser, PgPool, Group), ServerFnError> {
+async fn authorize(slug: &str, action: Action) -> Result<(CurrentUser, PgPool, Group), AppError> {
     let user = require_user().await?;
     let pool = pool()?;
     let group = find_group(&pool, slug).await?;
@@ -155,7 +146,7 @@ async fn authorize(
     Ok((user, pool, group))
 }
 
-pub async fn join_group(slug: String) -> Result<(), ServerFnError> {
+pub async fn join_group(slug: String) -> Result<(), AppError> {
     let (user, pool, group) = authorize(&slug, Action::JoinGroup).await?;
     sqlx::query(
         "INSERT INTO memberships (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -163,24 +154,22 @@ pub async fn join_group(slug: String) -> Result<(), ServerFnError> {
     .bind(group.id)
     .bind(user.id)
     .execute(&pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(())
 }
 
-pub async fn leave_group(slug: String) -> Result<(), ServerFnError> {
+pub async fn leave_group(slug: String) -> Result<(), AppError> {
     let (user, pool, group) = authorize(&slug, Action::LeaveGroup).await?;
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = pool.begin().await?;
     // Lock the group's organizers so that two leaving at once cannot both pass the check.
     let organizers: Vec<i64> = sqlx::query_scalar(
         "SELECT user_id FROM memberships WHERE group_id = $1 AND role = 'organizer' FOR UPDATE",
     )
     .bind(group.id)
     .fetch_all(&mut *tx)
-    .await
-    .map_err(internal)?;
+    .await?;
     if organizers == [user.id] {
-        return Err(ServerFnError::new(
+        return Err(invalid(
             "You are this group's only organizer: make another member an organizer before you leave.",
         ));
     }
@@ -188,17 +177,14 @@ pub async fn leave_group(slug: String) -> Result<(), ServerFnError> {
         .bind(group.id)
         .bind(user.id)
         .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
+        .await?;
     // Their shares went with the membership: the next figures snapshot leaves them out.
-    crate::pipeline::compute::group::schedule(&mut tx, group.id)
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    crate::pipeline::compute::group::schedule(&mut tx, group.id).await?;
+    tx.commit().await?;
     Ok(())
 }
 
-pub async fn promote_member(slug: String, user_id: i64) -> Result<(), ServerFnError> {
+pub async fn promote_member(slug: String, user_id: i64) -> Result<(), AppError> {
     let (_, pool, group) = authorize(&slug, Action::PromoteMember).await?;
     let updated = sqlx::query(
         "UPDATE memberships SET role = 'organizer' WHERE group_id = $1 AND user_id = $2",
@@ -206,8 +192,7 @@ pub async fn promote_member(slug: String, user_id: i64) -> Result<(), ServerFnEr
     .bind(group.id)
     .bind(user_id)
     .execute(&pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     if updated.rows_affected() == 0 {
         return Err(not_found("member of this group"));
     }
@@ -219,7 +204,7 @@ pub async fn create_group(
     slug: String,
     city: String,
     time_zone: String,
-) -> Result<FormErrors, ServerFnError> {
+) -> Result<FormErrors, AppError> {
     let user = require_user().await?;
     require(
         Actor {
@@ -258,7 +243,7 @@ pub async fn create_group(
         return Ok(errors);
     };
     let pool = pool()?;
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = pool.begin().await?;
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO groups (slug, name, city, time_zone) VALUES ($1, $2, $3, $4)
          ON CONFLICT (slug) DO NOTHING RETURNING id",
@@ -268,8 +253,7 @@ pub async fn create_group(
     .bind(city.trim())
     .bind(&time_zone)
     .fetch_optional(&mut *tx)
-    .await
-    .map_err(internal)?;
+    .await?;
     let Some(id) = id else {
         errors.fields.push((
             "slug".into(),
@@ -281,9 +265,8 @@ pub async fn create_group(
         .bind(id)
         .bind(user.id)
         .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+        .await?;
+    tx.commit().await?;
     crate::redirect_local(&format!("/groups/{slug}"));
     Ok(FormErrors::default())
 }

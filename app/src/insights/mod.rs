@@ -11,17 +11,16 @@ pub const EVENT_KINDS: [&str; 4] = ["impression", "open", "useful", "not_useful"
 /// Records that the member saw, opened or voted on one of their own insights.
 #[server(endpoint = "record_insight_event")]
 pub async fn record_insight_event(insight_id: i64, kind: String) -> Result<(), ServerFnError> {
-    ssr::record(insight_id, kind).await
+    Ok(ssr::record(insight_id, kind).await?)
 }
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::EVENT_KINDS;
     use crate::accounts::ssr::{pool, require_user};
-    use crate::errors::{internal, invalid, not_found};
-    use leptos::prelude::*;
+    use crate::errors::{invalid, not_found, AppError};
 
-    pub async fn record(insight_id: i64, kind: String) -> Result<(), ServerFnError> {
+    pub async fn record(insight_id: i64, kind: String) -> Result<(), AppError> {
         let user = require_user().await?;
         if !EVENT_KINDS.contains(&kind.as_str()) {
             return Err(invalid(
@@ -37,8 +36,7 @@ pub mod ssr {
         .bind(user.id)
         .bind(&kind)
         .execute(&pool()?)
-        .await
-        .map_err(internal)?
+        .await?
         .rows_affected();
         if recorded == 0 {
             return Err(not_found("insight"));

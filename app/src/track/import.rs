@@ -54,24 +54,23 @@ pub struct ImportSummary {
 
 #[server(endpoint = "get_import")]
 pub async fn get_import(id: i64) -> Result<ImportView, ServerFnError> {
-    ssr::import_view(id).await
+    Ok(ssr::import_view(id).await?)
 }
 
 #[server(endpoint = "list_imports")]
 pub async fn list_imports() -> Result<Vec<ImportSummary>, ServerFnError> {
-    ssr::list().await
+    Ok(ssr::list().await?)
 }
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::{ImportSummary, ImportView};
     use crate::accounts::ssr::{pool, require_user};
-    use crate::errors::{internal, not_found};
+    use crate::errors::{not_found, AppError};
     use crate::track::catalogue::member_metrics;
     use crate::track::csv::Mapping;
     use crate::track::ssr::when_label;
     use chrono::{DateTime, Utc};
-    use leptos::prelude::ServerFnError;
 
     /// The roles of each column under a mapping (see `ImportView::roles`).
     pub fn roles(mapping: &Mapping, columns: usize) -> Vec<String> {
@@ -124,7 +123,7 @@ pub mod ssr {
         String,
     );
 
-    pub async fn import_view(id: i64) -> Result<ImportView, ServerFnError> {
+    pub async fn import_view(id: i64) -> Result<ImportView, AppError> {
         let user = require_user().await?;
         let pool = pool()?;
         let row: Option<Row> = sqlx::query_as(
@@ -135,8 +134,7 @@ pub mod ssr {
         .bind(id)
         .bind(user.id)
         .fetch_optional(&pool)
-        .await
-        .map_err(internal)?;
+        .await?;
         let (
             id,
             filename,
@@ -165,12 +163,11 @@ pub mod ssr {
         .bind(id)
         .fetch_all(&pool)
         .await
-        .map_err(internal)?;
+        ?;
         let metrics = {
-            let mut conn = pool.acquire().await.map_err(internal)?;
+            let mut conn = pool.acquire().await?;
             member_metrics(&mut conn, user.id)
-                .await
-                .map_err(internal)?
+                .await?
                 .into_iter()
                 .map(|m| (m.key, m.name))
                 .collect()
@@ -207,7 +204,7 @@ pub mod ssr {
         })
     }
 
-    pub async fn list() -> Result<Vec<ImportSummary>, ServerFnError> {
+    pub async fn list() -> Result<Vec<ImportSummary>, AppError> {
         let user = require_user().await?;
         let rows: Vec<(i64, String, String, i64, i64, DateTime<Utc>)> = sqlx::query_as(
             "SELECT id, filename, status, accepted, rejected, created_at FROM imports
@@ -215,8 +212,7 @@ pub mod ssr {
         )
         .bind(user.id)
         .fetch_all(&pool()?)
-        .await
-        .map_err(internal)?;
+        .await?;
         let now = Utc::now();
         Ok(rows
             .into_iter()

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 #[server(endpoint = "get_track")]
 pub async fn get_track() -> Result<TrackData, ServerFnError> {
-    super::ssr::track_data().await
+    Ok(super::ssr::track_data().await?)
 }
 
 /// Logs one value now (or at `at`, local time in the member's zone). The answer says
@@ -21,7 +21,7 @@ pub async fn log_entry(
     note: Option<String>,
     key: String,
 ) -> Result<String, ServerFnError> {
-    super::ssr::log_entry(
+    Ok(super::ssr::log_entry(
         metric,
         value,
         unit.unwrap_or_default(),
@@ -29,7 +29,7 @@ pub async fn log_entry(
         note.unwrap_or_default(),
         key,
     )
-    .await
+    .await?)
 }
 
 #[server(endpoint = "get_metric_page")]
@@ -40,14 +40,14 @@ pub async fn get_metric_page(
     search: Option<String>,
     page: Option<i64>,
 ) -> Result<MetricData, ServerFnError> {
-    super::ssr::metric_data(
+    Ok(super::ssr::metric_data(
         key,
         from.unwrap_or_default(),
         to.unwrap_or_default(),
         search.unwrap_or_default(),
         page.unwrap_or(1),
     )
-    .await
+    .await?)
 }
 
 /// Changes one of the member's observations.
@@ -59,25 +59,25 @@ pub async fn save_entry(
     at: String,
     note: Option<String>,
 ) -> Result<(), ServerFnError> {
-    super::ssr::save_entry(
+    Ok(super::ssr::save_entry(
         id,
         value,
         unit.unwrap_or_default(),
         at,
         note.unwrap_or_default(),
     )
-    .await
+    .await?)
 }
 
 /// Leaves an entry out of the statistics (`excluded = true`) or counts it again.
 #[server(endpoint = "exclude_entry")]
 pub async fn exclude_entry(id: i64, excluded: bool) -> Result<(), ServerFnError> {
-    super::ssr::exclude_entry(id, excluded).await
+    Ok(super::ssr::exclude_entry(id, excluded).await?)
 }
 
 #[server(endpoint = "delete_entry")]
 pub async fn delete_entry(id: i64) -> Result<(), ServerFnError> {
-    super::ssr::delete_entry(id).await
+    Ok(super::ssr::delete_entry(id).await?)
 }
 
 /// The member's settings for a metric: the unit to read it in, a goal, pinned or not.
@@ -88,19 +88,19 @@ pub async fn save_metric_settings(
     goal: Option<String>,
     pinned: Option<String>,
 ) -> Result<(), ServerFnError> {
-    super::ssr::save_metric_settings(
+    Ok(super::ssr::save_metric_settings(
         key,
         display_unit.unwrap_or_default(),
         goal.unwrap_or_default(),
         pinned.is_some_and(|value| !value.is_empty() && value != "false"),
     )
-    .await
+    .await?)
 }
 
 /// Pins a metric to the quick-log page, or takes it off.
 #[server(endpoint = "pin_metric")]
 pub async fn pin_metric(key: String, pinned: bool) -> Result<(), ServerFnError> {
-    super::ssr::pin_metric(key, pinned).await
+    Ok(super::ssr::pin_metric(key, pinned).await?)
 }
 
 /// Shares a metric with a group: `private`, `aggregate` (only in group figures) or
@@ -111,7 +111,7 @@ pub async fn share_metric(
     group_slug: String,
     level: String,
 ) -> Result<(), ServerFnError> {
-    super::ssr::share_metric(key, group_slug, level).await
+    Ok(super::ssr::share_metric(key, group_slug, level).await?)
 }
 
 /// Creates one of the member's own metrics and goes to its page.
@@ -126,7 +126,7 @@ pub async fn create_metric(
     max: Option<String>,
     goal: Option<String>,
 ) -> Result<FormErrors, ServerFnError> {
-    super::ssr::create_metric(
+    Ok(super::ssr::create_metric(
         name,
         kind,
         unit.unwrap_or_default(),
@@ -135,5 +135,5 @@ pub async fn create_metric(
         max.unwrap_or_default(),
         goal.unwrap_or_default(),
     )
-    .await
+    .await?)
 }

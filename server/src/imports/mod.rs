@@ -7,6 +7,7 @@
 
 use anyhow::Result;
 use app::accounts::ssr::user_for_session;
+use app::errors::internal;
 use app::jobs::Job as _;
 use app::policy::{allows, Action, Actor};
 use app::track::catalogue::member_metrics;
@@ -51,10 +52,11 @@ fn urlencoding_component(text: &str) -> String {
     out
 }
 
-async fn member(pool: &PgPool, session: &Session) -> Result<Option<app::accounts::CurrentUser>> {
-    let user = user_for_session(pool, session)
-        .await
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+async fn member(
+    pool: &PgPool,
+    session: &Session,
+) -> Result<Option<app::accounts::CurrentUser>, app::errors::AppError> {
+    let user = user_for_session(pool, session).await?;
     Ok(user.filter(|user| {
         allows(
             Actor {
@@ -64,15 +66,6 @@ async fn member(pool: &PgPool, session: &Session) -> Result<Option<app::accounts
             Action::Track,
         )
     }))
-}
-
-fn failed(error: anyhow::Error) -> Response {
-    tracing::error!(error = format!("{error:#}"), "import route failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong on our side.",
-    )
-        .into_response()
 }
 
 /// POST /track/import (multipart, field `file`): stores the file, reads its start,
@@ -85,7 +78,7 @@ pub async fn upload(
     let user = match member(&pool, &session).await {
         Ok(Some(user)) => user,
         Ok(None) => return Redirect::to("/login?next=%2Ftrack%2Fimport").into_response(),
-        Err(error) => return failed(error),
+        Err(error) => return error.into_response(),
     };
     let mut field = loop {
         match multipart.next_field().await {
@@ -198,7 +191,7 @@ pub async fn upload(
     match result {
         Ok(Ok(id)) => Redirect::to(&format!("/track/import/{id}")).into_response(),
         Ok(Err(reason)) => back_to("/track/import", &reason),
-        Err(error) => failed(error),
+        Err(error) => internal(format!("{error:#}")).into_response(),
     }
 }
 
@@ -229,7 +222,7 @@ pub async fn start(
     let user = match member(&pool, &session).await {
         Ok(Some(user)) => user,
         Ok(None) => return Redirect::to("/login?next=%2Ftrack%2Fimport").into_response(),
-        Err(error) => return failed(error),
+        Err(error) => return error.into_response(),
     };
     let row: Option<(String, serde_json::Value)> =
         match sqlx::query_as("SELECT status, headers FROM imports WHERE id = $1 AND user_id = $2")
@@ -239,7 +232,7 @@ pub async fn start(
             .await
         {
             Ok(row) => row,
-            Err(error) => return failed(error.into()),
+            Err(error) => return internal(error).into_response(),
         };
     let Some((status, headers)) = row else {
         return (StatusCode::NOT_FOUND, "No such import.").into_response();
@@ -314,7 +307,7 @@ pub async fn start(
     .await;
     match result {
         Ok(()) => Redirect::to(&page).into_response(),
-        Err(error) => failed(error),
+        Err(error) => internal(format!("{error:#}")).into_response(),
     }
 }
 

@@ -2,13 +2,13 @@
 
 use super::*;
 use crate::accounts::ssr::{pool, require_user};
-use crate::errors::{internal, invalid};
+use crate::errors::{invalid, AppError};
 use crate::events::seats::{self};
 use crate::jobs::{self, Notice};
 use crate::policy::Action;
 use chrono::Utc;
 
-pub async fn cancel_event(event_id: i64, reason: String) -> Result<(), ServerFnError> {
+pub async fn cancel_event(event_id: i64, reason: String) -> Result<(), AppError> {
     let user = require_user().await?;
     let pool = pool()?;
     let (event, _) = access(&pool, event_id, Some(&user), Action::ManageEvents).await?;
@@ -19,10 +19,8 @@ pub async fn cancel_event(event_id: i64, reason: String) -> Result<(), ServerFnE
     if event.cancelled {
         return Ok(()); // cancelled already (a second click): nothing more to do
     }
-    let mut tx = pool.begin().await.map_err(internal)?;
-    seats::lock_event(&mut tx, event_id)
-        .await
-        .map_err(internal)?;
+    let mut tx = pool.begin().await?;
+    seats::lock_event(&mut tx, event_id).await?;
     sqlx::query(
         "UPDATE events SET status = 'cancelled', cancel_reason = $2, sequence = sequence + 1, updated_at = now()
           WHERE id = $1",
@@ -31,7 +29,7 @@ pub async fn cancel_event(event_id: i64, reason: String) -> Result<(), ServerFnE
     .bind(&reason)
     .execute(&mut *tx)
     .await
-    .map_err(internal)?;
+    ?;
     // A cancelled occurrence is an exception of its series: never made again.
     if let Some(series_id) = event.series_id {
         let (date, _) = local_parts(event.starts_at, &event.time_zone);
@@ -42,8 +40,7 @@ pub async fn cancel_event(event_id: i64, reason: String) -> Result<(), ServerFnE
         .bind(series_id)
         .bind(date)
         .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
+        .await?;
     }
     if event.ends_at > Utc::now() {
         let audience: Vec<i64> = sqlx::query_scalar(
@@ -51,8 +48,7 @@ pub async fn cancel_event(event_id: i64, reason: String) -> Result<(), ServerFnE
         )
         .bind(event_id)
         .fetch_all(&mut *tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         for user_id in audience {
             jobs::notify(
                 &mut tx,
@@ -62,10 +58,9 @@ pub async fn cancel_event(event_id: i64, reason: String) -> Result<(), ServerFnE
                     reason: reason.clone(),
                 },
             )
-            .await
-            .map_err(internal)?;
+            .await?;
         }
     }
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::accounts::ssr::{pool, require_user};
-use crate::errors::{internal, not_found};
+use crate::errors::{internal, not_found, AppError};
 use crate::events::ssr::format_when;
 use crate::events::types::{Attendee, ManageData};
 use crate::jobs::Job as _;
@@ -61,14 +61,14 @@ pub async fn manage_data_for(pool: &PgPool, event: &EventRow) -> Result<ManageDa
     })
 }
 
-pub async fn manage_data(event_id: i64) -> Result<ManageData, ServerFnError> {
+pub async fn manage_data(event_id: i64) -> Result<ManageData, AppError> {
     let user = require_user().await?;
     let pool = pool()?;
     let (event, _) = access(&pool, event_id, Some(&user), Action::ManageEvents).await?;
     manage_data_for(&pool, &event).await.map_err(internal)
 }
 
-pub async fn check_in(event_id: i64, user_id: i64, present: bool) -> Result<(), ServerFnError> {
+pub async fn check_in(event_id: i64, user_id: i64, present: bool) -> Result<(), AppError> {
     let user = require_user().await?;
     let pool = pool()?;
     let (event, _) = access(&pool, event_id, Some(&user), Action::ManageEvents).await?;
@@ -77,8 +77,7 @@ pub async fn check_in(event_id: i64, user_id: i64, present: bool) -> Result<(), 
             .bind(event.group_id)
             .bind(user_id)
             .fetch_optional(&pool)
-            .await
-            .map_err(internal)?;
+            .await?;
     if member.is_none() {
         return Err(not_found("member of this group"));
     }
@@ -94,11 +93,10 @@ pub async fn check_in(event_id: i64, user_id: i64, present: bool) -> Result<(), 
     .bind(present)
     .execute(&pool)
     .await
-    .map_err(internal)?;
+    ?;
     // Attendance is one of the member's daily series.
     crate::pipeline::compute::Compute { user_id }
-        .enqueue(&mut *pool.acquire().await.map_err(internal)?)
-        .await
-        .map_err(internal)?;
+        .enqueue(&mut *pool.acquire().await?)
+        .await?;
     Ok(())
 }

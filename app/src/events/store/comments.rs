@@ -2,10 +2,10 @@
 
 use super::*;
 use crate::accounts::ssr::{pool, require_user};
-use crate::errors::{forbidden, internal, invalid, not_found};
+use crate::errors::{forbidden, invalid, not_found, AppError};
 use crate::policy::Action;
 
-pub async fn post_comment(event_id: i64, body: String) -> Result<(), ServerFnError> {
+pub async fn post_comment(event_id: i64, body: String) -> Result<(), AppError> {
     let user = require_user().await?;
     let pool = pool()?;
     access(&pool, event_id, Some(&user), Action::TakePart).await?;
@@ -18,20 +18,18 @@ pub async fn post_comment(event_id: i64, body: String) -> Result<(), ServerFnErr
         .bind(user.id)
         .bind(body)
         .execute(&pool)
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(())
 }
 
-pub async fn moderate_comment(comment_id: i64, action: String) -> Result<(), ServerFnError> {
+pub async fn moderate_comment(comment_id: i64, action: String) -> Result<(), AppError> {
     let user = require_user().await?;
     let pool = pool()?;
     let row: Option<(i64, Option<i64>)> =
         sqlx::query_as("SELECT event_id, user_id FROM event_comments WHERE id = $1")
             .bind(comment_id)
             .fetch_optional(&pool)
-            .await
-            .map_err(internal)?;
+            .await?;
     let (event_id, author) = row.ok_or_else(|| not_found("comment"))?;
     match action.as_str() {
         "delete" if author == Some(user.id) => {
@@ -39,8 +37,7 @@ pub async fn moderate_comment(comment_id: i64, action: String) -> Result<(), Ser
             sqlx::query("DELETE FROM event_comments WHERE id = $1")
                 .bind(comment_id)
                 .execute(&pool)
-                .await
-                .map_err(internal)?;
+                .await?;
         }
         "hide" | "show" => {
             access(&pool, event_id, Some(&user), Action::ManageEvents).await?;
@@ -53,7 +50,7 @@ pub async fn moderate_comment(comment_id: i64, action: String) -> Result<(), Ser
             .bind(user.id)
             .execute(&pool)
             .await
-            .map_err(internal)?;
+            ?;
         }
         "delete" => return Err(forbidden()),
         _ => return Err(invalid("Hide, show or delete a comment.")),

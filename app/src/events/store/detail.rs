@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::accounts::ssr::{current_user, pool};
-use crate::errors::internal;
+use crate::errors::AppError;
 use crate::events::recurrence::Rule;
 use crate::events::ssr::format_when;
 use crate::events::types::{CommentView, EventDetail, MyRsvp, TalkView};
@@ -10,7 +10,7 @@ use crate::policy::{allows, Action, Actor};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 
-pub async fn event_detail(id: i64) -> Result<EventDetail, ServerFnError> {
+pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
     let pool = pool()?;
     let user = current_user().await?;
     let (event, role) = access(&pool, id, user.as_ref(), Action::ViewGroup).await?;
@@ -21,7 +21,7 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, ServerFnError> {
     let now = Utc::now();
     let is_member = allows(actor, Action::TakePart);
     let can_manage = allows(actor, Action::ManageEvents);
-    let everyone = attendees(&pool, id).await.map_err(internal)?;
+    let everyone = attendees(&pool, id).await?;
     let seats_taken = everyone
         .iter()
         .filter(|a| a.status == "going" || a.status == "offered")
@@ -62,8 +62,7 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, ServerFnError> {
             .bind(id)
             .bind(user.id)
             .fetch_one(&pool)
-            .await
-            .map_err(internal)?;
+            .await?;
             mine.offer_expires = expires.map(|at| moment_label(at, &event.time_zone));
             Some(mine)
         }
@@ -81,8 +80,7 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, ServerFnError> {
     )
     .bind(id)
     .fetch_all(&pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     let viewer_id = user.as_ref().map(|user| user.id);
     let talks = talks
         .into_iter()
@@ -110,8 +108,7 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, ServerFnError> {
         )
         .bind(id)
         .fetch_all(&pool)
-        .await
-        .map_err(internal)?;
+        .await?;
         let zone = user
             .as_ref()
             .map_or(event.time_zone.as_str(), |user| user.time_zone.as_str());
@@ -146,7 +143,7 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, ServerFnError> {
             format!("{date}, {time} in your zone ({})", user.time_zone)
         });
     let series = match event.series_id {
-        Some(series_id) => series_label(&pool, series_id).await.map_err(internal)?,
+        Some(series_id) => series_label(&pool, series_id).await?,
         None => None,
     };
     Ok(EventDetail {

@@ -6,11 +6,10 @@ use super::ssr::format_when;
 use super::types::{Attendee, RsvpGate};
 use crate::accounts::ssr::{pool, require_user};
 use crate::accounts::CurrentUser;
-use crate::errors::{internal, not_found};
+use crate::errors::{not_found, AppError};
 use crate::groups::ssr::role_in;
 use crate::policy::{require, Action, Actor, Role};
 use chrono::{DateTime, TimeDelta, Utc};
-use leptos::prelude::*;
 use sqlx::{PgConnection, PgPool};
 
 mod cancel;
@@ -131,14 +130,13 @@ async fn access(
     event_id: i64,
     user: Option<&CurrentUser>,
     action: Action,
-) -> Result<(EventRow, Option<Role>), ServerFnError> {
+) -> Result<(EventRow, Option<Role>), AppError> {
     // One connection at a time: holding one while asking the pool for another can
     // starve the pool under load.
     let event = {
-        let mut conn = pool.acquire().await.map_err(internal)?;
+        let mut conn = pool.acquire().await?;
         find_event(&mut conn, event_id)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or_else(|| not_found("meetup"))?
     };
     let role = role_in(pool, event.group_id, user).await?;
@@ -223,17 +221,14 @@ type CommentRow = (
 );
 
 /// The group, the member and their role, once they may manage the group's meetups.
-async fn manage_group(
-    slug: &str,
-) -> Result<(CurrentUser, PgPool, i64, String, String), ServerFnError> {
+async fn manage_group(slug: &str) -> Result<(CurrentUser, PgPool, i64, String, String), AppError> {
     let user = require_user().await?;
     let pool = pool()?;
     let group: Option<(i64, String, String)> =
         sqlx::query_as("SELECT id, name, time_zone FROM groups WHERE slug = $1")
             .bind(slug)
             .fetch_optional(&pool)
-            .await
-            .map_err(internal)?;
+            .await?;
     let (group_id, name, zone) = group.ok_or_else(|| not_found("group"))?;
     let role = role_in(&pool, group_id, Some(&user)).await?;
     require(

@@ -2,12 +2,12 @@
 
 use super::*;
 use crate::accounts::ssr::{pool, require_user};
-use crate::errors::internal;
+use crate::errors::AppError;
 use crate::events::types::OutboxEmail;
 use crate::policy::{require, Action, Actor};
 use chrono::{DateTime, Utc};
 
-pub async fn outbox() -> Result<Vec<OutboxEmail>, ServerFnError> {
+pub async fn outbox() -> Result<Vec<OutboxEmail>, AppError> {
     let user = require_user().await?;
     require(
         Actor {
@@ -24,7 +24,7 @@ pub async fn outbox() -> Result<Vec<OutboxEmail>, ServerFnError> {
     )
     .fetch_all(&pool)
     .await
-    .map_err(internal)?;
+    ?;
     Ok(rows
         .into_iter()
         .map(

@@ -4,7 +4,7 @@
 use super::*;
 use crate::accounts::ssr::{pool, require_user};
 use crate::accounts::FormErrors;
-use crate::errors::{internal, not_found};
+use crate::errors::{not_found, AppError};
 use crate::events::recurrence::{self, Rule};
 use crate::events::seats::{self};
 use crate::events::ssr::format_when;
@@ -41,16 +41,12 @@ fn form_from_event(event: &EventRow) -> EventFormData {
     }
 }
 
-pub async fn new_event_form(
-    slug: String,
-    from: Option<i64>,
-) -> Result<EventFormData, ServerFnError> {
+pub async fn new_event_form(slug: String, from: Option<i64>) -> Result<EventFormData, AppError> {
     let (_, pool, group_id, group_name, zone) = manage_group(&slug).await?;
     if let Some(from) = from {
-        let mut conn = pool.acquire().await.map_err(internal)?;
+        let mut conn = pool.acquire().await?;
         let event = find_event(&mut conn, from)
-            .await
-            .map_err(internal)?
+            .await?
             .filter(|event| event.group_id == group_id)
             .ok_or_else(|| not_found("meetup to copy"))?;
         let mut form = form_from_event(&event);
@@ -71,13 +67,13 @@ pub async fn new_event_form(
     })
 }
 
-pub async fn edit_event_form(id: i64) -> Result<EventFormData, ServerFnError> {
+pub async fn edit_event_form(id: i64) -> Result<EventFormData, AppError> {
     let user = require_user().await?;
     let pool = pool()?;
     let (event, _) = access(&pool, id, Some(&user), Action::ManageEvents).await?;
     let mut form = form_from_event(&event);
     if let Some(series_id) = event.series_id {
-        form.series_label = series_label(&pool, series_id).await.map_err(internal)?;
+        form.series_label = series_label(&pool, series_id).await?;
     }
     Ok(form)
 }
@@ -438,22 +434,18 @@ async fn update_event(
     seats::settle(tx, before.id, Utc::now()).await
 }
 
-pub async fn save_event(
-    form: EventFormData,
-    repeat: RepeatInput,
-) -> Result<FormErrors, ServerFnError> {
+pub async fn save_event(form: EventFormData, repeat: RepeatInput) -> Result<FormErrors, AppError> {
     let (user, pool, group_id, _, _) = manage_group(&form.group_slug).await?;
     let mut errors = FormErrors::default();
     let Some(valid) = validate(&form, &mut errors) else {
         return Ok(errors);
     };
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = pool.begin().await?;
     let target = match form.event_id {
         // Editing.
         Some(event_id) => {
             let before = find_event(&mut tx, event_id)
-                .await
-                .map_err(internal)?
+                .await?
                 .filter(|event| event.group_id == group_id)
                 .ok_or_else(|| not_found("meetup"))?;
             if before.cancelled {
@@ -469,16 +461,14 @@ pub async fn save_event(
                           WHERE id = $1",
                     )
                     .bind(series_id)
-                    .bind(serde_json::to_value(&valid.template).map_err(internal)?)
+                    .bind(serde_json::to_value(&valid.template)?)
                     .bind(valid.start)
                     .bind(valid.duration.num_minutes() as i32)
                     .bind(&valid.time_zone)
                     .execute(&mut *tx)
                     .await
-                    .map_err(internal)?;
-                    update_event(&mut tx, &before, &valid, false)
-                        .await
-                        .map_err(internal)?;
+                    ?;
+                    update_event(&mut tx, &before, &valid, false).await?;
                     let later: Vec<i64> = sqlx::query_scalar(
                         "SELECT id FROM events WHERE series_id = $1 AND starts_at > $2 AND NOT detached
                             AND status = 'scheduled' AND id <> $3 ORDER BY starts_at",
@@ -488,9 +478,9 @@ pub async fn save_event(
                     .bind(event_id)
                     .fetch_all(&mut *tx)
                     .await
-                    .map_err(internal)?;
+                    ?;
                     for id in later {
-                        let Some(other) = find_event(&mut tx, id).await.map_err(internal)? else {
+                        let Some(other) = find_event(&mut tx, id).await? else {
                             continue;
                         };
                         let (date, _) = local_parts(other.starts_at, &other.time_zone);
@@ -513,14 +503,10 @@ pub async fn save_event(
                             rsvp_opens_at: None,
                             rsvp_closes_at: None,
                         };
-                        update_event(&mut tx, &other, &shifted, false)
-                            .await
-                            .map_err(internal)?;
+                        update_event(&mut tx, &other, &shifted, false).await?;
                     }
                 }
-                (series, _) => update_event(&mut tx, &before, &valid, series.is_some())
-                    .await
-                    .map_err(internal)?,
+                (series, _) => update_event(&mut tx, &before, &valid, series.is_some()).await?,
             }
             event_id
         }
@@ -534,9 +520,7 @@ pub async fn save_event(
                 }
             };
             match rule {
-                None => insert_event(&mut tx, group_id, user.id, &valid, None)
-                    .await
-                    .map_err(internal)?,
+                None => insert_event(&mut tx, group_id, user.id, &valid, None).await?,
                 Some(rule) => {
                     let until = match repeat.until.trim() {
                         "" => None,
@@ -571,17 +555,17 @@ pub async fn save_event(
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                     )
                     .bind(group_id)
-                    .bind(serde_json::to_value(rule).map_err(internal)?)
+                    .bind(serde_json::to_value(rule)?)
                     .bind(valid.date)
                     .bind(until)
                     .bind(valid.start)
                     .bind(valid.duration.num_minutes() as i32)
                     .bind(&valid.time_zone)
                     .bind(&exceptions)
-                    .bind(serde_json::to_value(&valid.template).map_err(internal)?)
+                    .bind(serde_json::to_value(&valid.template)?)
                     .fetch_one(&mut *tx)
                     .await
-                    .map_err(internal)?;
+                    ?;
                     // The first one carries the form's RSVP window; the rest are made from the rule.
                     let first = insert_event(
                         &mut tx,
@@ -590,17 +574,14 @@ pub async fn save_event(
                         &valid,
                         Some((series_id, valid.date)),
                     )
-                    .await
-                    .map_err(internal)?;
-                    materialize_series(&mut tx, series_id, valid.date)
-                        .await
-                        .map_err(internal)?;
+                    .await?;
+                    materialize_series(&mut tx, series_id, valid.date).await?;
                     first
                 }
             }
         }
     };
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await?;
     crate::redirect_local(&format!("/events/{target}"));
     Ok(FormErrors::default())
 }

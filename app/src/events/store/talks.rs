@@ -3,7 +3,7 @@
 use super::*;
 use crate::accounts::ssr::{pool, require_user};
 use crate::accounts::FormErrors;
-use crate::errors::{internal, invalid, not_found};
+use crate::errors::{invalid, not_found, AppError};
 use crate::policy::Action;
 use chrono::Utc;
 
@@ -12,7 +12,7 @@ pub async fn propose_talk(
     title: String,
     abstract_text: String,
     minutes: String,
-) -> Result<FormErrors, ServerFnError> {
+) -> Result<FormErrors, AppError> {
     let user = require_user().await?;
     let pool = pool()?;
     let (event, _) = access(&pool, event_id, Some(&user), Action::TakePart).await?;
@@ -56,18 +56,17 @@ pub async fn propose_talk(
         .bind(minutes)
         .execute(&pool)
         .await
-        .map_err(internal)?;
+        ?;
     Ok(FormErrors::default())
 }
 
-pub async fn decide_talk(talk_id: i64, decision: String) -> Result<(), ServerFnError> {
+pub async fn decide_talk(talk_id: i64, decision: String) -> Result<(), AppError> {
     let user = require_user().await?;
     let pool = pool()?;
     let event_id: i64 = sqlx::query_scalar("SELECT event_id FROM talks WHERE id = $1")
         .bind(talk_id)
         .fetch_optional(&pool)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(|| not_found("talk"))?;
     access(&pool, event_id, Some(&user), Action::ManageEvents).await?;
     let status = match decision.as_str() {
@@ -79,7 +78,6 @@ pub async fn decide_talk(talk_id: i64, decision: String) -> Result<(), ServerFnE
         .bind(talk_id)
         .bind(status)
         .execute(&pool)
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! A metric's page: its history with filters, editing and deleting an entry.
 
 use super::*;
-use crate::errors::{internal, invalid, not_found};
+use crate::errors::{invalid, not_found, AppError};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgPool;
 
@@ -23,7 +23,7 @@ pub async fn metric_data(
     to: String,
     search: String,
     page: i64,
-) -> Result<MetricData, ServerFnError> {
+) -> Result<MetricData, AppError> {
     let (user, pool) = member().await?;
     let now = Utc::now();
     let metric = own_metric(&pool, user.id, &key).await?;
@@ -51,8 +51,7 @@ pub async fn metric_data(
             .bind(upper)
             .bind(&pattern)
             .fetch_one(&pool)
-            .await
-            .map_err(internal)?;
+            .await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
     let rows: Vec<HistoryRow> = sqlx::query_as(&format!(
@@ -68,7 +67,7 @@ pub async fn metric_data(
     .bind((page - 1) * PAGE_SIZE)
     .fetch_all(&pool)
     .await
-    .map_err(internal)?;
+    ?;
     let entries = rows
         .into_iter()
         .map(
@@ -97,8 +96,8 @@ pub async fn metric_data(
     .bind(metric.id)
     .fetch_all(&pool)
     .await
-    .map_err(internal)?;
-    let latest = latest(&pool, user.id).await.map_err(internal)?;
+    ?;
+    let latest = latest(&pool, user.id).await?;
     Ok(MetricData {
         metric: view_of(&metric, latest.get(&metric.id), &zone, now),
         now_local: local_input(now, &zone),
@@ -123,7 +122,7 @@ pub async fn metric_data(
 }
 
 /// One of the member's observations with its metric; anyone else's is "not found".
-async fn own_entry(pool: &PgPool, user_id: i64, id: i64) -> Result<MetricRow, ServerFnError> {
+async fn own_entry(pool: &PgPool, user_id: i64, id: i64) -> Result<MetricRow, AppError> {
     let key: Option<String> = sqlx::query_scalar(
         "SELECT m.key FROM observations o JOIN metrics m ON m.id = o.metric_id
           WHERE o.id = $1 AND o.user_id = $2",
@@ -131,8 +130,7 @@ async fn own_entry(pool: &PgPool, user_id: i64, id: i64) -> Result<MetricRow, Se
     .bind(id)
     .bind(user_id)
     .fetch_optional(pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     own_metric(pool, user_id, &key.ok_or_else(|| not_found("entry"))?).await
 }
 
@@ -142,7 +140,7 @@ pub async fn save_entry(
     unit: String,
     at: String,
     note: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let (user, pool) = member().await?;
     let metric = own_entry(&pool, user.id, id).await?;
     let unit = if unit.trim().is_empty() {
@@ -159,7 +157,7 @@ pub async fn save_entry(
         note,
     };
     let clean = check(&entry, &metric, &user.time_zone, Utc::now()).map_err(invalid)?;
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "UPDATE observations SET value = $3, observed_at = $4, note = $5, tags = $6, sentiment = $7,
                 updated_at = now()
@@ -174,55 +172,47 @@ pub async fn save_entry(
     .bind(clean.sentiment)
     .execute(&mut *tx)
     .await
-    .map_err(internal)?;
-    crate::pipeline::index::enqueue(&mut tx, user.id)
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    ?;
+    crate::pipeline::index::enqueue(&mut tx, user.id).await?;
+    tx.commit().await?;
     Ok(())
 }
 
 /// Leaves one of the member's observations out of the statistics (or counts it again),
 /// for an outlier they know to be a mistake; Index and Compute follow.
-pub async fn exclude_entry(id: i64, excluded: bool) -> Result<(), ServerFnError> {
+pub async fn exclude_entry(id: i64, excluded: bool) -> Result<(), AppError> {
     let (user, pool) = member().await?;
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = pool.begin().await?;
     let changed =
         sqlx::query("UPDATE observations SET excluded = $3 WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user.id)
             .bind(excluded)
             .execute(&mut *tx)
-            .await
-            .map_err(internal)?
+            .await?
             .rows_affected();
     if changed == 0 {
         return Err(not_found("entry"));
     }
-    crate::pipeline::index::enqueue(&mut tx, user.id)
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    crate::pipeline::index::enqueue(&mut tx, user.id).await?;
+    tx.commit().await?;
     Ok(())
 }
 
-pub async fn delete_entry(id: i64) -> Result<(), ServerFnError> {
+pub async fn delete_entry(id: i64) -> Result<(), AppError> {
     let (user, pool) = member().await?;
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = pool.begin().await?;
     let deleted = sqlx::query("DELETE FROM observations WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user.id)
         .execute(&mut *tx)
-        .await
-        .map_err(internal)?
+        .await?
         .rows_affected();
     if deleted == 0 {
         return Err(not_found("entry"));
     }
-    crate::pipeline::index::enqueue(&mut tx, user.id)
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    crate::pipeline::index::enqueue(&mut tx, user.id).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -3,22 +3,20 @@
 
 use super::*;
 use crate::accounts::CurrentUser;
-use crate::errors::{internal, invalid, not_found};
+use crate::errors::{invalid, not_found, AppError};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use std::collections::HashMap;
 
-pub async fn track_data() -> Result<TrackData, ServerFnError> {
+pub async fn track_data() -> Result<TrackData, AppError> {
     let (user, pool) = member().await?;
     let now = Utc::now();
     let metrics = {
-        let mut conn = pool.acquire().await.map_err(internal)?;
-        member_metrics(&mut conn, user.id).await.map_err(internal)?
+        let mut conn = pool.acquire().await?;
+        member_metrics(&mut conn, user.id).await?
     };
-    let latest = latest(&pool, user.id).await.map_err(internal)?;
-    let recent = recent(&pool, &user, &metrics, now)
-        .await
-        .map_err(internal)?;
+    let latest = latest(&pool, user.id).await?;
+    let recent = recent(&pool, &user, &metrics, now).await?;
     Ok(TrackData {
         time_zone: user.time_zone.clone(),
         now_local: local_input(now, &user.time_zone),
@@ -106,16 +104,15 @@ pub async fn log_entry(
     at: String,
     note: String,
     key: String,
-) -> Result<String, ServerFnError> {
+) -> Result<String, AppError> {
     let (user, pool) = member().await?;
     let key = key.trim();
     if key.is_empty() || key.len() > 200 {
         return Err(invalid("The form is out of date; reload the page."));
     }
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = pool.begin().await?;
     let metric = find_metric(&mut tx, user.id, &metric_key)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(|| not_found("metric"))?;
     let entry = RawEntry {
         metric: metric.key.clone(),
@@ -134,12 +131,11 @@ pub async fn log_entry(
         "quick_log",
         vec![crate::pipeline::capture::Landing {
             idempotency_key: format!("{key}:{}", metric.key),
-            payload: serde_json::to_value(&entry).map_err(internal)?,
+            payload: serde_json::to_value(&entry)?,
         }],
     )
-    .await
-    .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    .await?;
+    tx.commit().await?;
     if !landed.is_empty() {
         // The job is the guarantee; distilling here too makes the entry show at once.
         if let Err(error) = distill(&pool, user.id, 100, 0).await {

@@ -5,7 +5,7 @@
 
 use crate::accounts::ssr::{pool, require_user};
 use crate::accounts::CurrentUser;
-use crate::errors::{internal, invalid, not_found};
+use crate::errors::{invalid, not_found, AppError};
 use crate::pipeline::distill::*;
 use crate::policy::{require, Action, Actor};
 use crate::track::catalogue::*;
@@ -13,7 +13,6 @@ use crate::track::types::*;
 use crate::track::units::Unit;
 use crate::track::{Aggregate, Kind};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use leptos::prelude::*;
 use sqlx::PgPool;
 use std::collections::HashMap;
 
@@ -51,7 +50,7 @@ fn form_key() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-async fn member() -> Result<(CurrentUser, PgPool), ServerFnError> {
+async fn member() -> Result<(CurrentUser, PgPool), AppError> {
     let user = require_user().await?;
     require(
         Actor {
@@ -127,18 +126,17 @@ fn view_of(
 }
 
 /// A metric of the member's, for its page and its settings.
-async fn own_metric(pool: &PgPool, user_id: i64, key: &str) -> Result<MetricRow, ServerFnError> {
-    let mut conn = pool.acquire().await.map_err(internal)?;
+async fn own_metric(pool: &PgPool, user_id: i64, key: &str) -> Result<MetricRow, AppError> {
+    let mut conn = pool.acquire().await?;
     sqlx::query_as::<_, MetricRow>(&format!("{METRIC_SELECT} AND m.key = $2"))
         .bind(user_id)
         .bind(key)
         .fetch_optional(&mut *conn)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(|| not_found("metric"))
 }
 
-fn parse_day(text: &str, field: &str) -> Result<Option<NaiveDate>, ServerFnError> {
+fn parse_day(text: &str, field: &str) -> Result<Option<NaiveDate>, AppError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::accounts::FormErrors;
-use crate::errors::{internal, invalid, not_found};
+use crate::errors::{internal, invalid, not_found, AppError};
 use crate::jobs::Job as _;
 use crate::policy::{require, Action, Actor};
 use crate::track::units::{self, Unit};
@@ -14,7 +14,7 @@ pub async fn save_metric_settings(
     display_unit: String,
     goal: String,
     pinned: bool,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let (user, pool) = member().await?;
     let metric = own_metric(&pool, user.id, &key).await?;
     let display_unit = match display_unit.trim() {
@@ -52,17 +52,15 @@ pub async fn save_metric_settings(
     .bind(display_unit)
     .bind(goal)
     .execute(&pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     // The goal streak follows the goal.
     crate::pipeline::compute::Compute { user_id: user.id }
-        .enqueue(&mut *pool.acquire().await.map_err(internal)?)
-        .await
-        .map_err(internal)?;
+        .enqueue(&mut *pool.acquire().await?)
+        .await?;
     Ok(())
 }
 
-pub async fn pin_metric(key: String, pinned: bool) -> Result<(), ServerFnError> {
+pub async fn pin_metric(key: String, pinned: bool) -> Result<(), AppError> {
     let (user, pool) = member().await?;
     let metric = own_metric(&pool, user.id, &key).await?;
     sqlx::query(
@@ -74,22 +72,17 @@ pub async fn pin_metric(key: String, pinned: bool) -> Result<(), ServerFnError> 
     .bind(pinned)
     .execute(&pool)
     .await
-    .map_err(internal)?;
+    ?;
     Ok(())
 }
 
-pub async fn share_metric(
-    key: String,
-    group_slug: String,
-    level: String,
-) -> Result<(), ServerFnError> {
+pub async fn share_metric(key: String, group_slug: String, level: String) -> Result<(), AppError> {
     let (user, pool) = member().await?;
     let metric = own_metric(&pool, user.id, &key).await?;
     let group: Option<i64> = sqlx::query_scalar("SELECT id FROM groups WHERE slug = $1")
         .bind(&group_slug)
         .fetch_optional(&pool)
-        .await
-        .map_err(internal)?;
+        .await?;
     let group = group.ok_or_else(|| not_found("group"))?;
     // Making a metric private is always allowed, member of the group or not.
     if level == "private" {
@@ -100,8 +93,7 @@ pub async fn share_metric(
         .bind(metric.id)
         .bind(group)
         .execute(&pool)
-        .await
-        .map_err(internal)?;
+        .await?;
         // The member leaves the group's figures at its next snapshot.
         schedule_group_figures(&pool, group).await?;
         return Ok(());
@@ -167,7 +159,7 @@ pub async fn create_metric(
     min: String,
     max: String,
     goal: String,
-) -> Result<FormErrors, ServerFnError> {
+) -> Result<FormErrors, AppError> {
     let (user, pool) = member().await?;
     let mut errors = FormErrors::default();
     let name = name.trim().to_string();
@@ -242,7 +234,7 @@ pub async fn create_metric(
             }
         },
     };
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = pool.begin().await?;
     let base = crate::track::slug(&name);
     let taken: Vec<String> = sqlx::query_scalar(
         "SELECT key FROM metrics WHERE (owner_id IS NULL OR owner_id = $1) AND key LIKE $2 || '%'",
@@ -250,8 +242,7 @@ pub async fn create_metric(
     .bind(user.id)
     .bind(&base)
     .fetch_all(&mut *tx)
-    .await
-    .map_err(internal)?;
+    .await?;
     if taken.iter().any(|key| key == &base)
         && sqlx::query_scalar::<_, bool>(
             "SELECT EXISTS (SELECT 1 FROM metrics WHERE owner_id = $1 AND lower(name) = lower($2))",
@@ -259,8 +250,7 @@ pub async fn create_metric(
         .bind(user.id)
         .bind(&name)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(internal)?
+        .await?
     {
         errors.add(
             "name",
@@ -292,7 +282,7 @@ pub async fn create_metric(
     .bind(max)
     .fetch_one(&mut *tx)
     .await
-    .map_err(internal)?;
+    ?;
     sqlx::query(
         "INSERT INTO metric_settings (user_id, metric_id, pinned, goal) VALUES ($1, $2, true, $3)",
     )
@@ -300,16 +290,15 @@ pub async fn create_metric(
     .bind(metric_id)
     .bind(goal)
     .execute(&mut *tx)
-    .await
-    .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    .await?;
+    tx.commit().await?;
     crate::redirect_local(&format!("/track/{key}"));
     Ok(errors)
 }
 
 /// The group's next figures snapshot (on the hour), after a share changed.
-async fn schedule_group_figures(pool: &sqlx::PgPool, group_id: i64) -> Result<(), ServerFnError> {
-    let mut conn = pool.acquire().await.map_err(internal)?;
+async fn schedule_group_figures(pool: &sqlx::PgPool, group_id: i64) -> Result<(), AppError> {
+    let mut conn = pool.acquire().await?;
     crate::pipeline::compute::group::schedule(&mut conn, group_id)
         .await
         .map_err(internal)
