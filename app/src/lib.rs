@@ -157,7 +157,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/groups/:slug") view=groups::GroupPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/jobs") view=admin::JobsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/pipeline") view=admin::PipelinePage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/outbox") view=|| view! { <RequireUser><events::OutboxPage /></RequireUser> } ssr=SsrMode::Async />
+                    <Route path=path!("/admin/outbox") view=|| view! { <RequireUser><admin::OutboxPage /></RequireUser> } ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug/events/new") view=|| view! { <RequireUser><events::NewEventPage /></RequireUser> } ssr=SsrMode::Async />
                     <Route path=path!("/events/:id") view=events::EventPage ssr=SsrMode::Async />
                     <Route path=path!("/events/:id/edit") view=|| view! { <RequireUser><events::EditEventPage /></RequireUser> } ssr=SsrMode::Async />

@@ -1,8 +1,11 @@
-//! The instance admin's pages: the job queue (/admin/jobs) and the pipeline
-//! (/admin/pipeline).
+//! The instance admin's pages: the job queue (/admin/jobs), the pipeline
+//! (/admin/pipeline) and the e-mail outbox (/admin/outbox, in `outbox`).
 
+pub mod outbox;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+
+pub use outbox::OutboxPage;
 
 use crate::accounts::pages::RequireUser;
 use crate::errors::message;

@@ -1,5 +1,5 @@
 //! The organizer's view of a meetup: counts, the attendee list as CSV, and check-in at
-//! the door with a quick search. Also the instance admins' e-mail outbox.
+//! the door with a quick search.
 
 use super::server_fns::*;
 use crate::errors::message;
@@ -98,42 +98,5 @@ pub fn ManagePage() -> impl IntoView {
                 })}
             </Suspense>
         </div>
-    }
-}
-
-/// `/admin/outbox`: every e-mail Cohort wrote, for instance admins (where they are kept
-/// when no SMTP server is configured).
-#[component]
-pub fn OutboxPage() -> impl IntoView {
-    let emails = Resource::new(|| (), |_| get_outbox());
-    view! {
-        <Title text="Outbox" />
-        <h1>"Outbox"</h1>
-        <p class="muted">"E-mails Cohort wrote, newest first. Without an SMTP server (--smtp-url) they are kept here, not sent."</p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match emails.await {
-                    Ok(emails) if emails.is_empty() => view! { <p class="empty">"No e-mails yet."</p> }.into_any(),
-                    Ok(emails) => view! {
-                        <ul class="outbox">
-                            {emails.into_iter().map(|email| view! {
-                                <li data-kind=email.kind.clone()>
-                                    <details>
-                                        <summary>
-                                            <strong>{email.subject.clone()}</strong>
-                                            <span class="muted">" to "{email.to.clone()}" · "{email.created.clone()}" · "</span>
-                                            <span class="badge">{email.status.clone()}</span>
-                                            {email.has_ics.then(|| view! { <span class="badge">".ics"</span> })}
-                                        </summary>
-                                        <pre class="mail-body">{email.text_body.clone()}</pre>
-                                    </details>
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{message(&error)}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
     }
 }

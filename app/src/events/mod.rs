@@ -19,7 +19,7 @@ pub mod store;
 pub mod types;
 
 pub use form::{EditEventPage, NewEventPage};
-pub use manage::{ManagePage, OutboxPage};
+pub use manage::ManagePage;
 pub use page::EventPage;
 
 use chrono::{DateTime, Utc};

@@ -135,8 +135,3 @@ pub async fn get_manage(event_id: i64) -> Result<ManageData, ServerFnError> {
 pub async fn check_in(event_id: i64, user_id: i64, present: bool) -> Result<(), ServerFnError> {
     Ok(super::store::check_in(event_id, user_id, present).await?)
 }
-
-#[server(endpoint = "get_outbox")]
-pub async fn get_outbox() -> Result<Vec<OutboxEmail>, ServerFnError> {
-    Ok(super::store::outbox().await?)
-}

@@ -156,16 +156,3 @@ pub struct ManageData {
     /// Members with an RSVP first, then the group's other members (walk-ins).
     pub people: Vec<Attendee>,
 }
-
-/// One e-mail of the outbox, for instance admins.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxEmail {
-    pub id: i64,
-    pub to: String,
-    pub subject: String,
-    pub kind: String,
-    pub status: String,
-    pub created: String,
-    pub text_body: String,
-    pub has_ics: bool,
-}
