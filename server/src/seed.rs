@@ -5,6 +5,8 @@
 //! so running it again (or from two processes at once) adds nothing twice.
 
 use anyhow::{Context, Result};
+use app::pipeline::capture::{land, Landing};
+use app::pipeline::distill::Distill;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -158,9 +160,17 @@ pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> Result<SeedReport> 
         report.events += added;
     }
 
-    add_observations(&mut tx, now).await?;
+    let landed = add_observations(&mut tx, now).await?;
 
     tx.commit().await.context("committing the demo")?;
+    // Distilled now rather than by the job runner, so that the demo has its observations
+    // (and its daily values, indexed by the jobs Distill enqueues) as soon as it exists.
+    for user_id in landed {
+        Distill { user_id }
+            .run(pool)
+            .await
+            .context("distilling the demo observations")?;
+    }
     // Generated per instance, never a fixed password; only members without one get it.
     report.demo_password = reset_demo_password(pool, true).await?;
     tracing::info!(
@@ -308,13 +318,18 @@ const NEXT_ACTIVITY: Activity = Activity {
 /// Days of tracking each demo member has, ending yesterday.
 const TRACKED_DAYS: i32 = 42;
 
-/// Six weeks of sleep, steps and mood for demo members who have none yet, written the
-/// way the quick log writes them (landed, distilled, with outcomes), and shared with
-/// the demo group as aggregates. Values come from a hash of member and day, so a demo
-/// looks the same wherever it is made; mood leans on the night's sleep.
-async fn add_observations(tx: &mut Transaction<'_, Postgres>, now: DateTime<Utc>) -> Result<()> {
+/// Six weeks of sleep, steps and mood for demo members who have none yet, captured the
+/// way every capture path does: through `pipeline::capture::land` (as the quick log
+/// would have sent them), distilled by `seed_demo` after the commit. Shared with the
+/// demo group as aggregates. Values come from a hash of member and day, so a demo looks
+/// the same wherever it is made; mood leans on the night's sleep. Returns the members
+/// whose entries landed.
+async fn add_observations(
+    tx: &mut Transaction<'_, Postgres>,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
     let today = now.with_timezone(&DEMO_ZONE).date_naive();
-    sqlx::query(
+    let entries: Vec<(i64, String, serde_json::Value)> = sqlx::query_as(
         "WITH days AS (
              SELECT u.id AS user_id, d::date AS day,
                     abs(hashtext(u.email || d::date || 'sleep')) % 1000 / 1000.0 AS rs,
@@ -322,37 +337,40 @@ async fn add_observations(tx: &mut Transaction<'_, Postgres>, now: DateTime<Utc>
                     abs(hashtext(u.email || d::date || 'mood')) % 1000 / 1000.0 AS rm
                FROM users u, generate_series($1::date - $2, $1::date - 1, interval '1 day') d
               WHERE u.is_demo AND NOT EXISTS (SELECT 1 FROM observations o WHERE o.user_id = u.id)
-         ), entries AS (
-             SELECT user_id, day, e.metric, e.value, e.at
-               FROM days, LATERAL (VALUES
-                 ('sleep', round(360 + rs * 150)::text, day::text || 'T07:00'),
-                 ('steps', round(3000 + rp * 9000)::text, day::text || 'T21:00'),
-                 ('mood', (3 + round(rs * 3 + rm * 2))::text, day::text || 'T20:00')
-               ) AS e(metric, value, at)
-         ), raw AS (
-             INSERT INTO raw_observations (user_id, source, idempotency_key, payload)
-             SELECT user_id, 'quick_log', 'demo-' || metric || '-' || day,
-                    json_build_object('metric', metric, 'value', value, 'unit', '', 'at', at,
-                                      'time_zone', $3::text, 'note', '')
-               FROM entries
-             ON CONFLICT (user_id, source, idempotency_key) DO NOTHING
-             RETURNING id, user_id, payload
-         ), promoted AS (
-             INSERT INTO observations (user_id, metric_id, observed_at, value, source, raw_id)
-             SELECT raw.user_id, m.id, (raw.payload->>'at')::timestamp AT TIME ZONE $3::text,
-                    (raw.payload->>'value')::float8, 'quick_log', raw.id
-               FROM raw JOIN metrics m ON m.owner_id IS NULL AND m.key = raw.payload->>'metric'
-             RETURNING id, raw_id, user_id
          )
-         INSERT INTO raw_outcomes (raw_id, user_id, accepted, observation_id)
-         SELECT raw_id, user_id, true, id FROM promoted",
+         SELECT user_id, 'demo-' || e.metric || '-' || day,
+                json_build_object('metric', e.metric, 'value', e.value, 'unit', '', 'at', e.at,
+                                  'time_zone', $3::text, 'note', '')::jsonb
+           FROM days, LATERAL (VALUES
+             ('sleep', round(360 + rs * 150)::text, day::text || 'T07:00'),
+             ('steps', round(3000 + rp * 9000)::text, day::text || 'T21:00'),
+             ('mood', (3 + round(rs * 3 + rm * 2))::text, day::text || 'T20:00')
+           ) AS e(metric, value, at)
+          ORDER BY user_id, day, e.metric",
     )
     .bind(today)
     .bind(TRACKED_DAYS)
     .bind(DEMO_ZONE.name())
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await
-    .context("adding the demo observations")?;
+    .context("making the demo observations")?;
+    let mut by_member: std::collections::BTreeMap<i64, Vec<Landing>> = Default::default();
+    for (user_id, idempotency_key, payload) in entries {
+        by_member.entry(user_id).or_default().push(Landing {
+            idempotency_key,
+            payload,
+        });
+    }
+    let mut landed = Vec::new();
+    for (user_id, entries) in by_member {
+        if !land(&mut **tx, user_id, "quick_log", entries)
+            .await
+            .context("landing the demo observations")?
+            .is_empty()
+        {
+            landed.push(user_id);
+        }
+    }
     sqlx::query(
         "INSERT INTO metric_shares (user_id, metric_id, group_id, level)
          SELECT u.id, m.id, g.id, 'aggregate'
@@ -365,7 +383,7 @@ async fn add_observations(tx: &mut Transaction<'_, Postgres>, now: DateTime<Utc>
     .execute(&mut **tx)
     .await
     .context("sharing the demo observations")?;
-    Ok(())
+    Ok(landed)
 }
 
 async fn add_activity(
