@@ -7,10 +7,12 @@
 //!
 //!     cargo run --release -p server --example bench_health [-- MEGABYTES]
 
+mod common;
+use common::BenchDatabase;
+
 use anyhow::{Context, Result};
 use cohort::imports::ImportFile;
 use cohort::jobs::{Job as _, Runner, RunnerOptions};
-use cohort::pg::{ClusterOptions, EmbeddedPostgres};
 use std::time::Instant;
 
 /// A resident-memory figure of this process from /proc/self/status, in MB.
@@ -68,18 +70,8 @@ async fn main() -> Result<()> {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(500);
-    let dir = tempfile::Builder::new()
-        .prefix("cohort-bench-")
-        .tempdir_in("/tmp")?;
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o711),
-    )?;
-    let cluster = EmbeddedPostgres::start(ClusterOptions::new(dir.path())).await?;
-    let pool = cohort::db::pool_options(10)
-        .connect_with(cluster.connect_options())
-        .await?;
-    cohort::db::migrate(&pool).await?;
+    let database = BenchDatabase::start(10).await?;
+    let pool = database.pool.clone();
     let user: i64 = sqlx::query_scalar(
         "INSERT INTO users (email, display_name, time_zone) VALUES ('ada@bench.invalid', 'Ada', 'America/Los_Angeles') RETURNING id",
     )
@@ -167,6 +159,6 @@ async fn main() -> Result<()> {
         "peak resident memory of the importing process: {peak:.0} MB (before the import: {before:.0} MB; target: under 200 MB)"
     );
     pool.close().await;
-    cluster.stop().await?;
+    database.stop().await?;
     Ok(())
 }

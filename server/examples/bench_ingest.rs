@@ -7,8 +7,10 @@
 //!
 //!     cargo run --release -p server --example bench_ingest [-- OBSERVATIONS]
 
+mod common;
+use common::BenchDatabase;
+
 use anyhow::{ensure, Result};
-use cohort::pg::{ClusterOptions, EmbeddedPostgres};
 use cohort::startup::{Application, WebSettings};
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -46,18 +48,8 @@ async fn main() -> Result<()> {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
-    let dir = tempfile::Builder::new()
-        .prefix("cohort-bench-")
-        .tempdir_in("/tmp")?;
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o711),
-    )?;
-    let cluster = EmbeddedPostgres::start(ClusterOptions::new(dir.path())).await?;
-    let pool = cohort::db::pool_options(10)
-        .connect_with(cluster.connect_options())
-        .await?;
-    cohort::db::migrate(&pool).await?;
+    let database = BenchDatabase::start(10).await?;
+    let pool = database.pool.clone();
     let (api_user, copy_user) = (
         user(&pool, "api@bench.invalid").await?,
         user(&pool, "copy@bench.invalid").await?,
@@ -164,6 +156,6 @@ async fn main() -> Result<()> {
 
     let _ = stop.send(());
     pool.close().await;
-    cluster.stop().await?;
+    database.stop().await?;
     Ok(())
 }

@@ -4,9 +4,11 @@
 //!
 //!     cargo run --release -p server --example bench_jobs [-- JOBS]
 
+mod common;
+use common::BenchDatabase;
+
 use anyhow::Result;
 use cohort::jobs::{Job, JobContext, Run, Runner, RunnerOptions};
-use cohort::pg::{ClusterOptions, EmbeddedPostgres};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
@@ -30,18 +32,8 @@ async fn main() -> Result<()> {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(5_000);
-    let dir = tempfile::Builder::new()
-        .prefix("cohort-bench-")
-        .tempdir_in("/tmp")?;
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o711),
-    )?;
-    let cluster = EmbeddedPostgres::start(ClusterOptions::new(dir.path())).await?;
-    let pool = cohort::db::pool_options(10)
-        .connect_with(cluster.connect_options())
-        .await?;
-    cohort::db::migrate(&pool).await?;
+    let database = BenchDatabase::start(10).await?;
+    let pool = database.pool.clone();
 
     // Baseline: what a queue must do at the least, one row at a time on one connection.
     let started = Instant::now();
@@ -99,6 +91,6 @@ async fn main() -> Result<()> {
         );
     }
     pool.close().await;
-    cluster.stop().await?;
+    database.stop().await?;
     Ok(())
 }

@@ -8,8 +8,10 @@
 //!
 //!     cargo run --release -p server --example bench_pipeline [-- MEMBERS]
 
+mod common;
+use common::BenchDatabase;
+
 use anyhow::Result;
-use cohort::pg::{ClusterOptions, EmbeddedPostgres};
 use std::time::Instant;
 
 const METRICS: [&str; 10] = [
@@ -43,18 +45,8 @@ async fn main() -> Result<()> {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000);
-    let dir = tempfile::Builder::new()
-        .prefix("cohort-bench-")
-        .tempdir_in("/tmp")?;
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o711),
-    )?;
-    let cluster = EmbeddedPostgres::start(ClusterOptions::new(dir.path())).await?;
-    let pool = cohort::db::pool_options(10)
-        .connect_with(cluster.connect_options())
-        .await?;
-    cohort::db::migrate(&pool).await?;
+    let database = BenchDatabase::start(10).await?;
+    let pool = database.pool.clone();
     app::track::catalogue::sync_catalogue(&pool).await?;
     let started = Instant::now();
     sqlx::query(
@@ -123,6 +115,6 @@ async fn main() -> Result<()> {
         done as f64 / again
     );
     pool.close().await;
-    cluster.stop().await?;
+    database.stop().await?;
     Ok(())
 }

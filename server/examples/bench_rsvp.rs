@@ -5,10 +5,12 @@
 //!
 //!     cargo run --release -p server --example bench_rsvp [-- MEMBERS]
 
+mod common;
+use common::BenchDatabase;
+
 use anyhow::Result;
 use app::events::seats::{set_rsvp, Answer};
 use chrono::{Duration as Days, Utc};
-use cohort::pg::{ClusterOptions, EmbeddedPostgres};
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Instant;
@@ -73,18 +75,8 @@ async fn main() -> Result<()> {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(2_000);
-    let dir = tempfile::Builder::new()
-        .prefix("cohort-bench-")
-        .tempdir_in("/tmp")?;
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o711),
-    )?;
-    let cluster = EmbeddedPostgres::start(ClusterOptions::new(dir.path())).await?;
-    let pool = cohort::db::pool_options(CONNECTIONS)
-        .connect_with(cluster.connect_options())
-        .await?;
-    cohort::db::migrate(&pool).await?;
+    let database = BenchDatabase::start(CONNECTIONS).await?;
+    let pool = database.pool.clone();
     let group: i64 = sqlx::query_scalar(
         "INSERT INTO groups (slug, name, time_zone) VALUES ('bench', 'Bench', 'UTC') RETURNING id",
     )
@@ -119,6 +111,6 @@ async fn main() -> Result<()> {
     println!("{count} concurrent yes answers over 20 events:        {rate:>7.0} RSVPs/s");
 
     pool.close().await;
-    cluster.stop().await?;
+    database.stop().await?;
     Ok(())
 }

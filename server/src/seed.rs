@@ -363,7 +363,7 @@ async fn add_observations(
     }
     let mut landed = Vec::new();
     for (user_id, entries) in by_member {
-        if !land(&mut **tx, user_id, "quick_log", entries)
+        if !land(tx, user_id, "quick_log", entries)
             .await
             .context("landing the demo observations")?
             .is_empty()
