@@ -10,6 +10,7 @@ use chrono::Utc;
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
+            args.insights.apply()?;
             let db = Database::open(&args.database).await?;
             let result = serve(&args, &db).await;
             // Stop the embedded cluster even when serving failed.
@@ -17,6 +18,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             result.and(closed)
         }
         Command::Worker(args) => {
+            args.insights.apply()?;
             let db = Database::open(&args.database).await?;
             let result = work(&db, &args).await;
             let closed = db.close().await;
@@ -34,7 +36,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             result.and(closed)
         }
         Command::Recompute(args) => {
-            let db = Database::open(&args).await?;
+            args.insights.apply()?;
+            let db = Database::open(&args.database).await?;
             let started = std::time::Instant::now();
             let result = app::pipeline::recompute_everyone(&db.pool).await;
             if let Ok(members) = &result {

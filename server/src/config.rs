@@ -31,7 +31,7 @@ pub enum Command {
     SeedDemo(SeedArgs),
     /// Recompute every member's daily values and insights from their observations (the
     /// incremental jobs must give the same; this is the check and the repair).
-    Recompute(DatabaseArgs),
+    Recompute(RecomputeArgs),
     /// Instance administration.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -122,6 +122,42 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub mail: MailArgs,
+
+    #[command(flatten)]
+    pub insights: InsightArgs,
+}
+
+/// When a tested relation becomes an insight. Give every process of an instance the
+/// same values (the environment variables make that easy).
+#[derive(Clone, Debug, Args)]
+pub struct InsightArgs {
+    /// Show a relation when its Benjamini-Hochberg q is below this (the share of shown
+    /// insights that may be flukes).
+    #[arg(long, env = "COHORT_INSIGHT_MAX_Q", default_value_t = 0.05)]
+    pub insight_max_q: f64,
+
+    /// ... and its Pearson |r| is at least this.
+    #[arg(long, env = "COHORT_INSIGHT_MIN_R", default_value_t = 0.3)]
+    pub insight_min_r: f64,
+}
+
+impl InsightArgs {
+    /// Checks the values and makes them this process's thresholds.
+    pub fn apply(&self) -> anyhow::Result<()> {
+        let thresholds = app::stats::daily::Thresholds::new(self.insight_max_q, self.insight_min_r)
+            .map_err(anyhow::Error::msg)?;
+        app::pipeline::compute::set_thresholds(thresholds);
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct RecomputeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub insights: InsightArgs,
 }
 
 /// How e-mail leaves Cohort.
@@ -157,6 +193,9 @@ pub struct WorkerArgs {
 
     #[command(flatten)]
     pub mail: MailArgs,
+
+    #[command(flatten)]
+    pub insights: InsightArgs,
 }
 
 impl MailArgs {

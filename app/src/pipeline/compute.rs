@@ -40,6 +40,20 @@ impl Job for Compute {
     }
 }
 
+/// The instance's thresholds for showing an insight, set once when a process starts
+/// (`--insight-max-q`, `--insight-min-r`); the defaults otherwise. They are among the
+/// inputs hashed, so changing them recomputes every member at the next compute.
+static THRESHOLDS: std::sync::OnceLock<Thresholds> = std::sync::OnceLock::new();
+
+/// Sets the instance's thresholds; only the first call counts.
+pub fn set_thresholds(thresholds: Thresholds) {
+    let _ = THRESHOLDS.set(thresholds);
+}
+
+pub fn thresholds() -> Thresholds {
+    THRESHOLDS.get().copied().unwrap_or_default()
+}
+
 /// Everything one compute reads: a function of these (and [`CODE_VERSION`]) is what it
 /// writes.
 #[derive(Clone, Debug, Serialize)]
@@ -122,7 +136,7 @@ impl Compute {
             .bind(self.user_id as i32)
             .execute(&mut *tx)
             .await?;
-        let Some(inputs) = read_inputs(&mut tx, self.user_id, Thresholds::default()).await? else {
+        let Some(inputs) = read_inputs(&mut tx, self.user_id, thresholds()).await? else {
             return Ok(()); // the member is gone
         };
         // Nothing changed since the last compute (same inputs, same code): the stored

@@ -34,6 +34,24 @@ pub struct Thresholds {
     pub min_abs_r: f64,
 }
 
+impl Thresholds {
+    /// Thresholds an instance may choose: `max_q` in (0, 1) (the false discovery rate the
+    /// shown insights accept) and `min_abs_r` in [0, 1).
+    pub fn new(max_q: f64, min_abs_r: f64) -> Result<Self, String> {
+        if !(max_q > 0.0 && max_q < 1.0) {
+            return Err(format!(
+                "the insight q threshold must be above 0 and below 1, not {max_q}"
+            ));
+        }
+        if !(0.0..1.0).contains(&min_abs_r) {
+            return Err(format!(
+                "the insight |r| threshold must be at least 0 and below 1, not {min_abs_r}"
+            ));
+        }
+        Ok(Thresholds { max_q, min_abs_r })
+    }
+}
+
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
@@ -426,6 +444,45 @@ mod tests {
         assert_eq!(s.best.unwrap().value, 55.0);
         assert_eq!(s.lowest.unwrap().value, 0.0);
         assert_eq!(s.logged_28, 28);
+    }
+
+    #[test]
+    fn thresholds_decide_what_is_shown_and_refuse_nonsense() {
+        // a and b are the same series (r = 1 at lag 0), c is noise: looser thresholds show
+        // at least as much, stricter ones at most as much, and |r| >= 0.999 shows only r = 1.
+        let a: Vec<f64> = (0..40).map(|i| ((i * 37 % 23) as f64).sin()).collect();
+        let a_days = series(
+            "2026-01-01",
+            &a.iter().map(|v| Some(*v)).collect::<Vec<_>>(),
+        );
+        let noise: Vec<Option<f64>> = (0..40)
+            .map(|i| Some(((i * 53 % 17) as f64).cos()))
+            .collect();
+        let all = BTreeMap::from([
+            ("a".to_string(), a_days.clone()),
+            ("b".to_string(), a_days),
+            ("c".to_string(), series("2026-01-01", &noise)),
+        ]);
+        let shown = |t: Thresholds| test_pairs(&all, t).iter().filter(|t| t.shown).count();
+        let everything = Thresholds::new(0.999, 0.0).unwrap();
+        let strict = Thresholds::new(1e-12, 0.999).unwrap();
+        assert!(shown(everything) >= shown(Thresholds::default()));
+        assert!(shown(Thresholds::default()) >= 1);
+        assert!(shown(strict) <= shown(Thresholds::default()));
+        assert!(test_pairs(&all, Thresholds::new(0.05, 0.999).unwrap())
+            .iter()
+            .filter(|t| t.shown)
+            .all(|t| t.pearson_r.abs() >= 0.999));
+        for (q, r) in [
+            (0.0, 0.3),
+            (1.0, 0.3),
+            (f64::NAN, 0.3),
+            (0.05, -0.1),
+            (0.05, 1.0),
+            (0.05, f64::NAN),
+        ] {
+            assert!(Thresholds::new(q, r).is_err(), "q {q}, r {r}");
+        }
     }
 
     #[test]

@@ -149,3 +149,26 @@ async fn cohort_serve_after_a_kill_adopts_its_running_postgres() {
     assert!(!dir.join("postgres/postmaster.pid").exists());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Insight thresholds that make no sense stop the process before it starts anything,
+/// with the reason.
+#[test]
+fn nonsense_insight_thresholds_are_refused_at_start() {
+    for (flag, reason) in [
+        ("--insight-max-q=1.5", "q threshold"),
+        ("--insight-min-r=-0.2", "|r| threshold"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_cohort"))
+            .args([
+                "recompute",
+                "--database-url",
+                "postgres://nowhere.invalid/none",
+                flag,
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{flag} was accepted");
+        assert!(stderr.contains(reason), "{flag}: {stderr}");
+    }
+}
