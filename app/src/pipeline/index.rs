@@ -70,13 +70,15 @@ pub async fn enqueue(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::
     Ok(())
 }
 
-/// The member's daily values, rebuilt from their observations in one statement: changed
-/// and new days written, days with no observation left removed (the two touch different
-/// rows, so they run side by side in one snapshot).
+/// The member's daily values, rebuilt from their observations in one statement: the
+/// fresh roll-up is compared with the stored days by one hash join (not a lookup per
+/// day), and only the differences are written: changed and new days upserted, days with
+/// no observation left removed. Over an unchanged history (the nightly recompute) it
+/// reads and writes nothing else.
 pub async fn roll_up(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, sqlx::Error> {
     let (written, removed): (i64, i64) = sqlx::query_as(
         "WITH fresh AS (
-             SELECT o.user_id, o.metric_id,
+             SELECT o.metric_id,
                     (o.observed_at AT TIME ZONE u.time_zone)::date AS day,
                     CASE m.aggregate
                         WHEN 'sum'  THEN sum(o.value)
@@ -89,20 +91,28 @@ pub async fn roll_up(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, s
                JOIN users u ON u.id = o.user_id
                JOIN metrics m ON m.id = o.metric_id
               WHERE o.user_id = $1 AND NOT o.excluded
-              GROUP BY o.user_id, o.metric_id, day, m.aggregate
+              GROUP BY o.metric_id, day, m.aggregate
+         ), stored AS (
+             SELECT metric_id, day, value, count FROM daily_values WHERE user_id = $1
+         ), diff AS (
+             SELECT coalesce(f.metric_id, s.metric_id) AS metric_id,
+                    coalesce(f.day, s.day) AS day,
+                    f.value, f.count, f.metric_id IS NULL AS gone
+               FROM fresh f
+               FULL JOIN stored s ON s.metric_id = f.metric_id AND s.day = f.day
+              WHERE f.metric_id IS NULL OR s.metric_id IS NULL
+                 OR (f.value, f.count) IS DISTINCT FROM (s.value, s.count)
          ), removed AS (
              DELETE FROM daily_values d
-              WHERE d.user_id = $1
-                AND NOT EXISTS (SELECT 1 FROM fresh f
-                                 WHERE f.metric_id = d.metric_id AND f.day = d.day)
+              USING diff
+              WHERE diff.gone AND d.user_id = $1
+                AND d.metric_id = diff.metric_id AND d.day = diff.day
              RETURNING 1
          ), written AS (
              INSERT INTO daily_values (user_id, metric_id, day, value, count)
-             SELECT user_id, metric_id, day, value, count FROM fresh
+             SELECT $1, metric_id, day, value, count FROM diff WHERE NOT gone
              ON CONFLICT (user_id, metric_id, day) DO UPDATE
                 SET value = EXCLUDED.value, count = EXCLUDED.count
-              WHERE (daily_values.value, daily_values.count)
-                    IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.count)
              RETURNING 1
          )
          SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM removed)",
