@@ -146,7 +146,9 @@ async fn work(db: &Database, args: &WorkerArgs) -> Result<()> {
         .unwrap_or_else(|| "http://localhost:3000".into());
     let services = std::sync::Arc::new(args.mail.services(&public_url)?);
     jobs::maintenance::schedule_recurring(&db.pool).await?;
-    let runner = crate::job_types::cohort_runner(db.pool.clone(), workers, services).start();
+    let runner = crate::job_types::cohort_runner(db.pool.clone(), workers, services)
+        .with_lease(std::time::Duration::from_secs(args.job_lease))
+        .start();
     println!(
         "Cohort worker running {workers} jobs at a time ({}). Stop: Ctrl-C",
         db.description()

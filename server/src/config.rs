@@ -187,6 +187,12 @@ pub struct WorkerArgs {
     #[arg(long, env = "COHORT_WORKERS", default_value_t = 4)]
     pub workers: usize,
 
+    /// Seconds a job stays claimed without a heartbeat (three per lease): how soon
+    /// the jobs of a worker that was killed or cut off run again elsewhere.
+    #[arg(long, env = "COHORT_JOB_LEASE", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub job_lease: u64,
+
     /// The URL members use, for links in e-mails and calendar files.
     #[arg(long, env = "COHORT_PUBLIC_URL")]
     pub public_url: Option<String>,

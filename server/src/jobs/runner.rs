@@ -93,6 +93,13 @@ impl Runner {
         self
     }
 
+    /// How long a claim holds without a heartbeat: how soon the jobs of a killed worker
+    /// run again elsewhere.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.options.lease = lease;
+        self
+    }
+
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

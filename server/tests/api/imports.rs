@@ -11,7 +11,12 @@ async fn member(app: &TestApp, email: &str) -> (reqwest::Client, i64) {
 }
 
 /// Uploads a file; returns where the answer sends the member.
-async fn upload(app: &TestApp, client: &reqwest::Client, name: &str, bytes: Vec<u8>) -> String {
+pub(crate) async fn upload(
+    app: &TestApp,
+    client: &reqwest::Client,
+    name: &str,
+    bytes: Vec<u8>,
+) -> String {
     let form = reqwest::multipart::Form::new().part(
         "file",
         reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
@@ -38,7 +43,7 @@ async fn view(app: &TestApp, client: &reqwest::Client, id: &str) -> (u16, Value)
 }
 
 /// Starts an import with the roles it shows (the guessed mapping), changed by `roles`.
-async fn start(
+pub(crate) async fn start(
     app: &TestApp,
     client: &reqwest::Client,
     id: &str,

@@ -9,6 +9,7 @@ mod authz;
 mod binary;
 mod capture;
 mod embedded;
+mod faults;
 mod health;
 mod helpers;
 mod home;
