@@ -80,7 +80,8 @@ async fn main() -> Result<()> {
     .bind(METRICS.map(String::from).to_vec())
     .execute(&pool)
     .await?;
-    sqlx::query("ANALYZE").execute(&pool).await?;
+    // What autovacuum does on a running instance.
+    sqlx::query("VACUUM ANALYZE").execute(&pool).await?;
     let observations: i64 = sqlx::query_scalar("SELECT count(*) FROM observations")
         .fetch_one(&pool)
         .await?;
@@ -114,6 +115,34 @@ async fn main() -> Result<()> {
         "second full recompute (nothing changed): {done} members in {again:.1} s ({:.0} members/s)",
         done as f64 / again
     );
+    // The same again, one stage at a time, and the plan of one member's roll-up.
+    let started = Instant::now();
+    for user_id in 1..=members {
+        let mut conn = pool.acquire().await?;
+        app::pipeline::index::roll_up(&mut conn, user_id).await?;
+    }
+    let index = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for user_id in 1..=members {
+        app::pipeline::compute::Compute { user_id }
+            .run(&pool)
+            .await?;
+    }
+    let compute = started.elapsed().as_secs_f64();
+    println!(
+        "one member at a time, nothing changed: Index {:.1} ms a member, Compute {:.1} ms a member",
+        index * 1000.0 / members as f64,
+        compute * 1000.0 / members as f64
+    );
+    if std::env::var_os("BENCH_PLAN").is_some() {
+        let plan: Vec<String> = sqlx::query_scalar(&format!(
+            "EXPLAIN (ANALYZE, BUFFERS) {}",
+            app::pipeline::index::ROLL_UP.replace("$1", "1")
+        ))
+        .fetch_all(&pool)
+        .await?;
+        println!("{}", plan.join("\n"));
+    }
     pool.close().await;
     database.stop().await?;
     Ok(())
