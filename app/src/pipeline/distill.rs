@@ -2,10 +2,10 @@
 //! converts it to the canonical unit, refuses exact duplicates, and records for each
 //! either its observation or the reason it was refused, which the member sees.
 //!
-//! Landed rows are taken without an outcome `FOR UPDATE SKIP LOCKED` (two runs never
-//! take the same row), a batch at a time in id order; each batch is checked here and
-//! written by three set-based statements, so a crash loses nothing (the job runs again).
-//! The job's `Job` impl is in `server/src/capture.rs` until the Job trait moves here.
+//! Landed rows without an outcome are taken under a per-member advisory lock (two runs
+//! never take the same row), a batch at a time in id order; each batch is checked here
+//! and written by three set-based statements, so a crash loses nothing (the job runs
+//! again).
 
 use crate::jobs::Job;
 use crate::track::catalogue::*;
@@ -218,12 +218,17 @@ pub async fn distill(
 ) -> Result<Distilled, sqlx::Error> {
     let now = Utc::now();
     let mut tx = pool.begin().await?;
+    // One batch of a member at a time (a second run waits, then finds these rows
+    // decided): one lock instead of a row lock written on every landed row.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('distill'), $1::int)")
+        .bind(user_id as i32)
+        .execute(&mut *tx)
+        .await?;
     let rows: Vec<(i64, String, serde_json::Value)> = sqlx::query_as(
         "SELECT r.id, r.source, r.payload FROM raw_observations r
           WHERE r.user_id = $1 AND r.id > $3
             AND NOT EXISTS (SELECT 1 FROM raw_outcomes o WHERE o.raw_id = r.id)
-          ORDER BY r.id LIMIT $2
-          FOR UPDATE SKIP LOCKED",
+          ORDER BY r.id LIMIT $2",
     )
     .bind(user_id)
     .bind(limit)
