@@ -2,14 +2,17 @@
 //! member's own calendar, by each metric's day rule. Observations an owner excluded do
 //! not count; outliers do (they are flagged, not removed).
 //!
-//! The job redoes the whole member in one set-based statement (a member's history is
-//! thousands of days, not millions), writing only the days that changed, and enqueues
-//! Compute in the same transaction. A day is `(observed_at AT TIME ZONE zone)::date`:
+//! The job re-aggregates the days whose observations changed since its last run (a
+//! to-do list, `index_dirty`, that triggers on `observations` write, so that no path
+//! that changes an observation can forget it), or the member's whole history when their
+//! time zone or a metric's day rule changed; one set-based statement either way, writing
+//! only the days whose value changed, and it enqueues Compute in the same transaction. A day is `(observed_at AT TIME ZONE zone)::date`:
 //! PostgreSQL's time zone database makes the days around daylight-saving changes 23 and
 //! 25 hours long.
 
 use super::compute::Compute;
 use crate::jobs::Job;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
@@ -47,7 +50,23 @@ impl Index {
             .bind(self.user_id as i32)
             .execute(&mut *tx)
             .await?;
-        let done = roll_up(&mut tx, self.user_id).await?;
+        // Take the to-do list first: the roll-up's later snapshot sees every change that
+        // wrote it (and a change committed after is on the next list, with its own job).
+        let touched: Vec<(Option<i64>, Option<NaiveDate>)> =
+            sqlx::query_as("DELETE FROM index_dirty WHERE user_id = $1 RETURNING metric_id, day")
+                .bind(self.user_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let days: Option<Vec<(i64, NaiveDate)>> = touched
+            .into_iter()
+            .map(|(metric, day)| Some((metric?, day?)))
+            .collect();
+        let done = match days {
+            // A row with no day: the whole history.
+            None => roll_up(&mut tx, self.user_id).await?,
+            Some(days) if days.is_empty() => Indexed::default(),
+            Some(days) => roll_up_days(&mut tx, self.user_id, &days).await?,
+        };
         Compute {
             user_id: self.user_id,
         }
@@ -70,12 +89,16 @@ pub async fn enqueue(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::
     Ok(())
 }
 
-/// The member's daily values, rebuilt from their observations in one statement: the
+/// The member's daily values, rebuilt from their whole history in one statement: the
 /// fresh roll-up is compared with the stored days by one hash join (not a lookup per
 /// day), and only the differences are written: changed and new days upserted, days with
 /// no observation left removed. Over an unchanged history (the nightly recompute) it
-/// reads and writes nothing else.
+/// reads and writes nothing else. The member's to-do list is done with it.
 pub async fn roll_up(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, sqlx::Error> {
+    sqlx::query("DELETE FROM index_dirty WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
     let (written, removed): (i64, i64) = sqlx::query_as(ROLL_UP)
         .bind(user_id)
         .fetch_one(&mut *conn)
@@ -86,18 +109,31 @@ pub async fn roll_up(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, s
     })
 }
 
-/// [`roll_up`]'s statement (`$1`: the member), public for the benchmark's query plan.
-pub const ROLL_UP: &str = "WITH dated AS (
-             -- Each observation on its local day, with the day's latest value (for the
-             -- 'last' rule) from one sort of the member's rows rather than one per day.
-             SELECT o.metric_id, (o.observed_at AT TIME ZONE u.time_zone)::date AS day, o.value,
-                    first_value(o.value) OVER (
-                        PARTITION BY o.metric_id, (o.observed_at AT TIME ZONE u.time_zone)::date
-                        ORDER BY o.observed_at DESC, o.id DESC) AS latest
-               FROM observations o
-               JOIN users u ON u.id = o.user_id
-              WHERE o.user_id = $1 AND NOT o.excluded
-         ), fresh AS (
+/// The member's daily values of the given (metric, day)s only, rebuilt as [`roll_up`]
+/// does.
+pub async fn roll_up_days(
+    conn: &mut PgConnection,
+    user_id: i64,
+    days: &[(i64, NaiveDate)],
+) -> Result<Indexed, sqlx::Error> {
+    let (metrics, days): (Vec<i64>, Vec<NaiveDate>) = days.iter().copied().unzip();
+    let (written, removed): (i64, i64) = sqlx::query_as(ROLL_UP_DAYS)
+        .bind(user_id)
+        .bind(metrics)
+        .bind(days)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Indexed {
+        written: written as u64,
+        removed: removed as u64,
+    })
+}
+
+/// The day's value by the metric's rule, from `dated` (each observation with its day
+/// and the day's latest value).
+macro_rules! fresh {
+    () => {
+        "fresh AS (
              SELECT l.metric_id, l.day,
                     CASE m.aggregate
                         WHEN 'sum'  THEN sum(l.value)
@@ -109,9 +145,14 @@ pub const ROLL_UP: &str = "WITH dated AS (
                FROM dated l
                JOIN metrics m ON m.id = l.metric_id
               GROUP BY l.metric_id, l.day, m.aggregate
-         ), stored AS (
-             SELECT metric_id, day, value, count FROM daily_values WHERE user_id = $1
-         ), diff AS (
+         )"
+    };
+}
+
+/// `fresh` against `stored`: only the differences written.
+macro_rules! write_differences {
+    () => {
+        "diff AS (
              SELECT coalesce(f.metric_id, s.metric_id) AS metric_id,
                     coalesce(f.day, s.day) AS day,
                     f.value, f.count, f.metric_id IS NULL AS gone
@@ -132,4 +173,58 @@ pub const ROLL_UP: &str = "WITH dated AS (
                 SET value = EXCLUDED.value, count = EXCLUDED.count
              RETURNING 1
          )
-         SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM removed)";
+         SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM removed)"
+    };
+}
+
+/// [`roll_up`]'s statement (`$1`: the member), public for the benchmark's query plan.
+pub const ROLL_UP: &str = concat!(
+    "WITH dated AS (
+         -- Each observation on its local day, with the day's latest value (for the
+         -- 'last' rule) from one sort of the member's rows rather than one per day.
+         SELECT o.metric_id, (o.observed_at AT TIME ZONE u.time_zone)::date AS day, o.value,
+                first_value(o.value) OVER (
+                    PARTITION BY o.metric_id, (o.observed_at AT TIME ZONE u.time_zone)::date
+                    ORDER BY o.observed_at DESC, o.id DESC) AS latest
+           FROM observations o
+           JOIN users u ON u.id = o.user_id
+          WHERE o.user_id = $1 AND NOT o.excluded
+     ), ",
+    fresh!(),
+    ", stored AS (
+         SELECT metric_id, day, value, count FROM daily_values WHERE user_id = $1
+     ), ",
+    write_differences!()
+);
+
+/// [`roll_up_days`]'s statement (`$1`: the member, `$2` and `$3`: the metrics and days).
+/// A day's observations are found by the history index within a UTC range a day wider
+/// on each side than the day (whatever the zone's offsets), then kept by their local day.
+const ROLL_UP_DAYS: &str = concat!(
+    "WITH touched AS (
+         SELECT DISTINCT t.metric_id, t.day FROM unnest($2::bigint[], $3::date[]) AS t(metric_id, day)
+     ), zone AS (
+         SELECT time_zone AS tz FROM users WHERE id = $1
+     ), dated AS (
+         SELECT o.metric_id, t.day, o.value,
+                first_value(o.value) OVER (
+                    PARTITION BY o.metric_id, t.day
+                    ORDER BY o.observed_at DESC, o.id DESC) AS latest
+           FROM touched t
+          CROSS JOIN zone z
+           JOIN observations o
+             ON o.user_id = $1 AND o.metric_id = t.metric_id
+            AND o.observed_at >= ((t.day - 1)::timestamp AT TIME ZONE z.tz)
+            AND o.observed_at < ((t.day + 2)::timestamp AT TIME ZONE z.tz)
+            AND (o.observed_at AT TIME ZONE z.tz)::date = t.day
+          WHERE NOT o.excluded
+     ), ",
+    fresh!(),
+    ", stored AS (
+         SELECT d.metric_id, d.day, d.value, d.count
+           FROM daily_values d
+           JOIN touched t ON t.metric_id = d.metric_id AND t.day = d.day
+          WHERE d.user_id = $1
+     ), ",
+    write_differences!()
+);

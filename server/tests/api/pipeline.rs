@@ -137,6 +137,56 @@ async fn a_day_runs_midnight_to_midnight_in_the_members_zone_across_daylight_sav
         .await
         .unwrap();
     assert_eq!((again.written, again.removed), (0, 0));
+
+    // With the zone unchanged, Index redoes only the days that changed (the triggers on
+    // observations list them): a value moved to another day, one excluded, one added,
+    // one deleted. The whole history rolled up afterwards finds nothing left to change.
+    for change in [
+        "UPDATE observations SET observed_at = observed_at + interval '3 days'
+          WHERE user_id = $1 AND value = 10000",
+        "UPDATE observations SET excluded = true WHERE user_id = $1 AND value = 71",
+        "DELETE FROM observations WHERE user_id = $1 AND value = 1",
+        "UPDATE observations SET robust_z = 9 WHERE user_id = $1 AND value = 4",
+    ] {
+        sqlx::query(change)
+            .bind(ana)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+    }
+    observe(&app, ana, "mood", "2026-11-05T08:00:00-08:00", 6.0).await;
+    let listed: Vec<(Option<i64>, Option<NaiveDate>)> =
+        sqlx::query_as("SELECT metric_id, day FROM index_dirty WHERE user_id = $1")
+            .bind(ana)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        listed.iter().all(|(m, d)| m.is_some() && d.is_some()),
+        "only days: {listed:?}"
+    );
+    let days_listed: std::collections::BTreeSet<_> = listed.iter().map(|(m, d)| (*m, *d)).collect();
+    assert!(
+        (5..=10).contains(&days_listed.len()),
+        "the moved value's two days, the excluded's, the deleted ones', the new one's; not the outlier flag: {days_listed:?}"
+    );
+    let partial = app::pipeline::index::Index { user_id: ana }
+        .run(&app.pool)
+        .await
+        .unwrap();
+    assert!(partial.written > 0 && partial.removed > 0, "{partial:?}");
+    assert_eq!(
+        days(&app, ana, "weight").await,
+        vec![(date("2026-11-01"), 70.0, 1)],
+        "the excluded value no longer counts"
+    );
+    let mut conn = app.pool.acquire().await.unwrap();
+    let whole = app::pipeline::index::roll_up(&mut conn, ana).await.unwrap();
+    assert_eq!(
+        (whole.written, whole.removed),
+        (0, 0),
+        "the touched days were all of it"
+    );
 }
 
 /// A deterministic stream of numbers in [0, 1).
