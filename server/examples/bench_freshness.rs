@@ -208,6 +208,20 @@ async fn main() -> Result<()> {
         percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or(f64::NAN),
     );
+    // Where the time goes: each stage's jobs in the run, from due to done (waiting in
+    // the queue and running), as /admin/pipeline shows them.
+    let stages: Vec<(String, i64, f64, f64)> = sqlx::query_as(
+        "SELECT kind, count(*),
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - run_at) * 1000),
+                percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - run_at) * 1000)
+           FROM jobs WHERE state = 'succeeded' AND queue = 'pipeline' AND finished_at IS NOT NULL
+          GROUP BY kind ORDER BY kind",
+    )
+    .fetch_all(&pool)
+    .await?;
+    for (kind, jobs, p50, p99) in stages {
+        println!("  {kind:<10} {jobs:>6} jobs, due to done: p50 {p50:.0} ms, p99 {p99:.0} ms");
+    }
     runner.shutdown(Duration::from_secs(10)).await?;
     let _ = stop.send(());
     pool.close().await;
