@@ -61,6 +61,28 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 }
 
+/// Takes the pending job of this kind and dedupe key off the queue, in the caller's
+/// transaction, because the caller is doing that job's work now (a pipeline stage run
+/// straight after the stage before it rather than after another wait in the queue). It
+/// rolls back with the caller's work, so after a crash the job is still queued; a job a
+/// worker already claimed is left alone. Returns whether one was taken.
+pub async fn take_pending<J: Job>(conn: &mut PgConnection, job: &J) -> Result<bool, sqlx::Error> {
+    let Some(key) = job.dedupe_key() else {
+        return Ok(false);
+    };
+    let taken = sqlx::query(
+        "UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now(),
+                last_error = 'done straight after the stage before it'
+          WHERE kind = $1 AND dedupe_key = $2 AND state = 'pending' AND run_at <= now()",
+    )
+    .bind(J::KIND)
+    .bind(key)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(taken > 0)
+}
+
 /// How an enqueue treats a pending job with the same kind and dedupe key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum OnDuplicate {

@@ -43,7 +43,20 @@ pub fn cohort_runner(pool: PgPool, workers: usize, services: Arc<Services>) -> R
 
 impl Run for Distill {
     async fn run(self, context: JobContext) -> Result<()> {
-        Distill::run(self, &context.pool).await?;
+        let user_id = self.user_id;
+        let done = Distill::run(self, &context.pool).await?;
+        if done.accepted > 0 {
+            // Index and Compute now, each in place of its queued job, so that a write
+            // waits in the queue once rather than three times. Should either fail, its
+            // queued job is still there (the take rolled back) and runs as usual.
+            let next = async {
+                Index { user_id }.run_next(&context.pool).await?;
+                Compute { user_id }.run_next(&context.pool).await
+            };
+            if let Err(error) = next.await {
+                tracing::warn!(user_id, %error, "the stages after Distill are left to their jobs");
+            }
+        }
         Ok(())
     }
 }

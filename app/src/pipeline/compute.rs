@@ -130,12 +130,25 @@ impl Inputs {
 
 impl Compute {
     pub async fn run(self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        self.run_inner(pool, false).await
+    }
+
+    /// Runs now, straight after Index, in place of the queued job (taken off the queue
+    /// in this run's transaction).
+    pub async fn run_next(self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        self.run_inner(pool, true).await
+    }
+
+    async fn run_inner(self, pool: &PgPool, in_place_of_queued: bool) -> Result<(), sqlx::Error> {
         let mut tx = pool.begin().await?;
         // One compute per member at a time: the later one waits and writes last.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('compute'), $1::int)")
             .bind(self.user_id as i32)
             .execute(&mut *tx)
             .await?;
+        if in_place_of_queued {
+            crate::jobs::take_pending(&mut tx, &self).await?;
+        }
         let Some(inputs) = read_inputs(&mut tx, self.user_id, thresholds()).await? else {
             return Ok(()); // the member is gone
         };

@@ -44,12 +44,29 @@ pub struct Indexed {
 
 impl Index {
     pub async fn run(self, pool: &PgPool) -> Result<Indexed, sqlx::Error> {
+        self.run_inner(pool, false).await
+    }
+
+    /// Runs now, straight after Distill, in place of the queued job (taken off the queue
+    /// in this run's transaction).
+    pub async fn run_next(self, pool: &PgPool) -> Result<Indexed, sqlx::Error> {
+        self.run_inner(pool, true).await
+    }
+
+    async fn run_inner(
+        self,
+        pool: &PgPool,
+        in_place_of_queued: bool,
+    ) -> Result<Indexed, sqlx::Error> {
         let mut tx = pool.begin().await?;
         // One Index per member at a time, so that two runs never interleave their writes.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('index'), $1::int)")
             .bind(self.user_id as i32)
             .execute(&mut *tx)
             .await?;
+        if in_place_of_queued {
+            crate::jobs::take_pending(&mut tx, &self).await?;
+        }
         // Take the to-do list first: the roll-up's later snapshot sees every change that
         // wrote it (and a change committed after is on the next list, with its own job).
         let touched: Vec<(Option<i64>, Option<NaiveDate>)> =
@@ -64,7 +81,11 @@ impl Index {
         let done = match days {
             // A row with no day: the whole history.
             None => roll_up(&mut tx, self.user_id).await?,
-            Some(days) if days.is_empty() => Indexed::default(),
+            // Nothing changed since the last run (which enqueued Compute).
+            Some(days) if days.is_empty() => {
+                tx.commit().await?;
+                return Ok(Indexed::default());
+            }
             Some(days) => roll_up_days(&mut tx, self.user_id, &days).await?,
         };
         Compute {
