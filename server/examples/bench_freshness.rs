@@ -35,16 +35,7 @@ async fn member(pool: &sqlx::PgPool, n: usize) -> Result<(i64, String)> {
     .bind(format!("Member {n}"))
     .fetch_one(pool)
     .await?;
-    let secret = app::tokens::ssr::generate();
-    sqlx::query(
-        "INSERT INTO api_tokens (user_id, name, scope, prefix, secret_hash)
-         VALUES ($1, 'bench', 'write', 'coh_', $2)",
-    )
-    .bind(id)
-    .bind(app::tokens::ssr::hash(&secret))
-    .execute(pool)
-    .await?;
-    Ok((id, secret))
+    Ok((id, common::write_token(pool, id).await?))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -54,14 +54,7 @@ async fn main() -> Result<()> {
         user(&pool, "api@bench.invalid").await?,
         user(&pool, "copy@bench.invalid").await?,
     );
-    let secret = app::tokens::ssr::generate();
-    sqlx::query(
-        "INSERT INTO api_tokens (user_id, name, scope, prefix, secret_hash) VALUES ($1, 'bench', 'write', 'coh_', $2)",
-    )
-    .bind(api_user)
-    .bind(app::tokens::ssr::hash(&secret))
-    .execute(&pool)
-    .await?;
+    let secret = common::write_token(&pool, api_user).await?;
     let settings = WebSettings::local(
         "127.0.0.1:0".parse()?,
         std::path::Path::new("/nonexistent/cohort-site"),

@@ -40,3 +40,18 @@ impl BenchDatabase {
         Ok(())
     }
 }
+
+/// A new API token with write scope for the member; returns its secret.
+#[allow(dead_code)] // each benchmark compiles this module; not all of them write by the API
+pub async fn write_token(pool: &PgPool, user_id: i64) -> Result<String> {
+    let secret = app::tokens::ssr::generate();
+    sqlx::query(
+        "INSERT INTO api_tokens (user_id, name, scope, prefix, secret_hash)
+         VALUES ($1, 'bench', 'write', 'coh_', $2)",
+    )
+    .bind(user_id)
+    .bind(app::tokens::ssr::hash(&secret))
+    .execute(pool)
+    .await?;
+    Ok(secret)
+}
