@@ -131,6 +131,10 @@ async fn main() -> Result<()> {
     );
 
     // Distill: checks, converts and promotes landed rows into observations.
+    // BENCH_SQL: statements run first, to measure what a schema change would save.
+    if let Ok(sql) = std::env::var("BENCH_SQL") {
+        sqlx::raw_sql(&sql).execute(&pool).await?;
+    }
     let started = Instant::now();
     let (mut done, mut after) = (0, 0);
     while done < count {
