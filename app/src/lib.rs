@@ -29,7 +29,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 
 /// The HTML document around the app; rendered on the server only.
@@ -148,25 +148,25 @@ pub fn App() -> impl IntoView {
             <main id="content">
                 // Pages for members only send anonymous visitors to log in (303), then back.
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=events::HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/signup") view=accounts::SignupPage ssr=SsrMode::Async />
-                    <Route path=path!("/login") view=accounts::LoginPage ssr=SsrMode::Async />
-                    <Route path=path!("/logout") view=accounts::LogoutPage ssr=SsrMode::Async />
-                    <Route path=path!("/me") view=accounts::ProfilePage ssr=SsrMode::Async />
-                    <Route path=path!("/groups") view=groups::GroupsPage ssr=SsrMode::Async />
-                    <Route path=path!("/groups/:slug") view=groups::GroupPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/jobs") view=admin::JobsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/pipeline") view=admin::PipelinePage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/outbox") view=|| view! { <RequireUser><admin::OutboxPage /></RequireUser> } ssr=SsrMode::Async />
-                    <Route path=path!("/groups/:slug/events/new") view=|| view! { <RequireUser><events::NewEventPage /></RequireUser> } ssr=SsrMode::Async />
-                    <Route path=path!("/events/:id") view=events::EventPage ssr=SsrMode::Async />
-                    <Route path=path!("/events/:id/edit") view=|| view! { <RequireUser><events::EditEventPage /></RequireUser> } ssr=SsrMode::Async />
-                    <Route path=path!("/events/:id/manage") view=|| view! { <RequireUser><events::ManagePage /></RequireUser> } ssr=SsrMode::Async />
-                    <Route path=path!("/me/tokens") view=|| view! { <RequireUser><tokens::TokensPage /></RequireUser> } ssr=SsrMode::Async />
-                    <Route path=path!("/track") view=|| view! { <RequireUser><track::TrackPage /></RequireUser> } ssr=SsrMode::Async />
-                    <Route path=path!("/track/import") view=|| view! { <RequireUser><track::ImportPage /></RequireUser> } ssr=SsrMode::Async />
-                    <Route path=path!("/track/import/:id") view=|| view! { <RequireUser><track::ImportStatusPage /></RequireUser> } ssr=SsrMode::Async />
-                    <Route path=path!("/track/:metric") view=|| view! { <RequireUser><track::MetricPage /></RequireUser> } ssr=SsrMode::Async />
+                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/logout") view={Lazy::<LogoutRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/me") view={Lazy::<ProfileRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/groups/:slug") view={Lazy::<GroupRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/jobs") view={Lazy::<AdminJobsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/pipeline") view={Lazy::<AdminPipelineRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/outbox") view={Lazy::<AdminOutboxRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/groups/:slug/events/new") view={Lazy::<NewEventRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/events/:id") view={Lazy::<EventRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/events/:id/edit") view={Lazy::<EditEventRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/events/:id/manage") view={Lazy::<ManageEventRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/me/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/track") view={Lazy::<TrackRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/track/import") view={Lazy::<ImportRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/track/import/:id") view={Lazy::<ImportStatusRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/track/:metric") view={Lazy::<MetricRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="site-footer">
@@ -175,6 +175,73 @@ pub fn App() -> impl IntoView {
         </Router>
     }
 }
+
+/// A page whose code the browser loads when it is first shown (a chunk of its own under
+/// `/pkg`, split off by `cargo leptos build --split`), not with the bundle every page
+/// loads: a member on the quick log downloads the quick log, not the event editor.
+macro_rules! lazy_page {
+    ($route:ident, $view:expr) => {
+        struct $route;
+
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_route: Self) -> AnyView {
+                $view.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(HomeRoute, view! { <events::HomePage /> });
+lazy_page!(SignupRoute, view! { <accounts::SignupPage /> });
+lazy_page!(LoginRoute, view! { <accounts::LoginPage /> });
+lazy_page!(LogoutRoute, view! { <accounts::LogoutPage /> });
+lazy_page!(ProfileRoute, view! { <accounts::ProfilePage /> });
+lazy_page!(GroupsRoute, view! { <groups::GroupsPage /> });
+lazy_page!(GroupRoute, view! { <groups::GroupPage /> });
+lazy_page!(AdminJobsRoute, view! { <admin::JobsPage /> });
+lazy_page!(AdminPipelineRoute, view! { <admin::PipelinePage /> });
+lazy_page!(
+    AdminOutboxRoute,
+    view! { <RequireUser><admin::OutboxPage /></RequireUser> }
+);
+lazy_page!(
+    NewEventRoute,
+    view! { <RequireUser><events::NewEventPage /></RequireUser> }
+);
+lazy_page!(EventRoute, view! { <events::EventPage /> });
+lazy_page!(
+    EditEventRoute,
+    view! { <RequireUser><events::EditEventPage /></RequireUser> }
+);
+lazy_page!(
+    ManageEventRoute,
+    view! { <RequireUser><events::ManagePage /></RequireUser> }
+);
+lazy_page!(
+    TokensRoute,
+    view! { <RequireUser><tokens::TokensPage /></RequireUser> }
+);
+lazy_page!(
+    TrackRoute,
+    view! { <RequireUser><track::TrackPage /></RequireUser> }
+);
+lazy_page!(
+    ImportRoute,
+    view! { <RequireUser><track::ImportPage /></RequireUser> }
+);
+lazy_page!(
+    ImportStatusRoute,
+    view! { <RequireUser><track::ImportStatusPage /></RequireUser> }
+);
+lazy_page!(
+    MetricRoute,
+    view! { <RequireUser><track::MetricPage /></RequireUser> }
+);
 
 #[component]
 fn NotFound() -> impl IntoView {
@@ -189,12 +256,4 @@ fn NotFound() -> impl IntoView {
             <p>"There is nothing at this address. " <A href="/">"Back to the meetups"</A></p>
         </section>
     }
-}
-
-/// Entry point of the wasm bundle: takes over the server-rendered page.
-#[cfg(feature = "hydrate")]
-#[wasm_bindgen::prelude::wasm_bindgen]
-pub fn hydrate() {
-    console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
 }
