@@ -275,7 +275,7 @@ function initScript() {
     },
     true,
   );
-  // The hydration script instantiates the wasm and then hydrates synchronously.
+  // When the wasm is instantiated (the page's own chunk is fetched and hydrated after it).
   const wasm = WebAssembly as any;
   const ready = (promise: Promise<unknown>) =>
     promise.then((result) => {
@@ -396,10 +396,11 @@ class Checker {
   async settle(page: Page, visit: Visit): Promise<boolean> {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const ready = await page.evaluate(() => (window as any).__wasmReady === true).catch(() => false);
+      // Set by the wasm entry once the page is hydrated, its lazily loaded code included.
+      const ready = await page.evaluate(() => (window as any).__cohortHydrated === true).catch(() => false);
       if (ready) break;
       if (Date.now() > deadline) {
-        this.add(visit, page.url(), "did not hydrate", "the wasm did not start within 10 s", []);
+        this.add(visit, page.url(), "did not hydrate", "the wasm did not start and hydrate within 10 s", []);
         return false;
       }
       await page.waitForTimeout(50);

@@ -75,7 +75,11 @@ const NON_PAGE_POLICY: &str =
 /// - `X-Content-Type-Options: nosniff`, `Referrer-Policy: strict-origin-when-cross-origin`.
 /// - `Cache-Control: no-store` on everything but the static assets (scripts, wasm, styles,
 ///   images, fonts): pages, server functions and downloads carry personal data, and a
-///   shared or back-button cache must not keep them.
+///   shared or back-button cache must not keep them. The static assets get `no-cache`:
+///   kept, but checked (`If-Modified-Since`, answered 304) before each use, because the
+///   wasm chunks of one build only work with that build's main bundle and their names
+///   (`chunk_12.wasm`) do not change from one build to the next: a browser that guessed a
+///   lifetime for an old chunk would break the page after an upgrade.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -91,7 +95,11 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
-    if !is_static_asset(headers) {
+    if is_static_asset(headers) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        // The same address answers brotli, gzip or plain bytes by `Accept-Encoding`.
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    } else {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response

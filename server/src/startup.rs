@@ -204,9 +204,13 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         // request's owner left current on the worker thread and then *takes* that
         // request's response headers (its Content-Security-Policy ended up on a wasm
         // file and the page went without; found by end2end/tests/xss.spec.ts). Only
-        // what is not a file reaches Leptos, for the 404 page.
+        // what is not a file reaches Leptos, for the 404 page. A release build
+        // (`cargo leptos build --release -P`) writes a brotli and a gzip copy beside each
+        // file, sent to browsers that accept them.
         .fallback_service(
             ServeDir::new(&*leptos_options.site_root)
+                .precompressed_br()
+                .precompressed_gzip()
                 .call_fallback_on_method_not_allowed(true)
                 .fallback(
                     leptos_axum::file_and_error_handler_with_context::<AppState, _>(

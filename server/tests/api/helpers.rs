@@ -120,6 +120,12 @@ pub fn site_root() -> &'static std::path::Path {
         .expect("writing the test site");
         std::fs::write(root.join("pkg/cohort.css"), "body { margin: 0 }\n")
             .expect("writing the test site");
+        // A release build's wasm with its brotli copy (`cargo leptos build -P`); the
+        // copy's bytes differ, so that a test can tell which one was sent.
+        std::fs::write(root.join("pkg/cohort.wasm"), b"\0asm raw bytes")
+            .expect("writing the test site");
+        std::fs::write(root.join("pkg/cohort.wasm.br"), b"brotli bytes")
+            .expect("writing the test site");
         std::fs::write(
             root.join("favicon.svg"),
             "<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n",

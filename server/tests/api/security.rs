@@ -155,16 +155,51 @@ async fn pages_and_static_files_requested_at_once_keep_their_own_policy() {
         let policy = header(&headers, "content-security-policy");
         if path.starts_with("/pkg/") || path == "/favicon.svg" {
             assert!(policy.starts_with("default-src 'none'"), "{path}: {policy}");
-            assert!(
-                headers.get("cache-control").is_none_or(|v| v != "no-store"),
-                "{path}"
-            );
+            assert_eq!(header(&headers, "cache-control"), "no-cache", "{path}");
         } else {
             page_nonce(&headers);
         }
         checked += 1;
     }
     assert_eq!(checked, 400);
+}
+
+/// Static files go out compressed to browsers that accept it (the build's brotli copy),
+/// as they are to those that do not, and are checked before each reuse: a wasm chunk must
+/// never outlive the build it belongs to.
+#[tokio::test]
+async fn static_files_are_sent_precompressed_and_revalidated() {
+    let app = TestApp::spawn().await;
+    let url = format!("{}/pkg/cohort.wasm", app.address);
+    let response = app
+        .client
+        .get(&url)
+        .header("accept-encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(header(&headers, "content-encoding"), "br");
+    assert_eq!(header(&headers, "content-type"), "application/wasm");
+    assert_eq!(header(&headers, "cache-control"), "no-cache");
+    assert!(header(&headers, "vary").contains("accept-encoding"));
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"brotli bytes");
+
+    let response = app.client.get(&url).send().await.unwrap();
+    assert!(response.headers().get("content-encoding").is_none());
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"\0asm raw bytes");
+
+    // Unchanged since the browser's copy: 304, no body.
+    let modified = header(&headers, "last-modified").to_string();
+    let response = app
+        .client
+        .get(&url)
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 304);
 }
 
 #[tokio::test]
