@@ -45,8 +45,10 @@ pub fn textarea_text(text: String) -> String {
     for_raw_sink(text)
 }
 
-/// The document title for a page's `<Title text=…>`: "Page · Cohort". The one formatter
-/// that the app's `<Title>` uses.
+/// The document title for a page: "Page · Cohort". The one formatter that the app's
+/// `<Title>`s use, each given beside its text (`<Title formatter=crate::html::page_title
+/// text=…>`): a formatter alone, in the shell, would blank the browser's title from the
+/// shell's hydration until the page's (leptos_meta shows nothing without a text).
 pub fn page_title(page: String) -> String {
     let title = if page.is_empty() {
         "Cohort".to_string()

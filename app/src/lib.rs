@@ -117,7 +117,6 @@ pub fn App() -> impl IntoView {
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Meta name="description" content="Cohort: meetups and shared insight for Quantified Self groups." />
         <Meta name="theme-color" content="#1f4e5f" />
-        <Title formatter=html::page_title />
         <Router>
             <header class="site-header">
                 <a href="/" class="brand">
@@ -250,7 +249,7 @@ fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text="Not found" />
+        <Title formatter=html::page_title text="Not found" />
         <section class="not-found">
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address. " <A href="/">"Back to the meetups"</A></p>

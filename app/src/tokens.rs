@@ -208,7 +208,7 @@ pub fn TokensPage() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
-        <Title text="API tokens" />
+        <Title formatter=crate::html::page_title text="API tokens" />
         <div class="tokens-page" data-hydrated=move || hydrated.get().to_string()>
             <p class="crumbs"><a href="/me">"Your profile"</a></p>
             <h1>"API tokens"</h1>

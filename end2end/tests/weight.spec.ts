@@ -5,7 +5,8 @@ import { test, expect, type Browser, type BrowserContext, type Page } from "@pla
  * (compressed, as sent) of every script and wasm file it fetches until it is interactive
  * (hydrated, and the network quiet), the raw wasm bytes (what the phone compiles), and
  * the number of files. Enforced: a page over its ceiling fails the test command. Also
- * checked on each page: no Content-Security-Policy violation.
+ * checked on each page: no Content-Security-Policy violation, and the browser's title
+ * never blank while the page's code loads.
  *
  * The time to interactive of /track with Chromium's CPU slowed down 4x is printed, not
  * asserted (a timing, not a fact). Run this file alone:
@@ -46,8 +47,19 @@ function uniqueEmail(prefix: string) {
 async function freshContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
   const context = await browser.newContext({ baseURL, timezoneId: "America/Los_Angeles" });
   await context.addInitScript(() => {
-    const w = window as unknown as { __csp: string[]; __hydratedAt?: number };
+    const w = window as unknown as { __csp: string[]; __hydratedAt?: number; __titles: string[] };
     w.__csp = [];
+    // The title the browser shows at each frame while the page loads and hydrates (what
+    // a member could see; a change undone within the same task never reaches the screen).
+    w.__titles = [];
+    const started = performance.now();
+    const frame = () => {
+      if (document.readyState !== "loading" && w.__titles[w.__titles.length - 1] !== document.title) {
+        w.__titles.push(document.title);
+      }
+      if (performance.now() - started < 10_000) requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
     document.addEventListener("securitypolicyviolation", (event) => {
       w.__csp.push(`${event.violatedDirective} ${event.blockedURI}`);
     });
@@ -94,6 +106,9 @@ async function weigh(page: Page, path: string): Promise<Weight> {
   const files = await Promise.all(finished);
   const violations = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
   expect(violations, `CSP violations on ${path}`).toEqual([]);
+  const titles = await page.evaluate(() => (window as unknown as { __titles: string[] }).__titles);
+  expect(titles.length, `${path} showed no title`).toBeGreaterThan(0);
+  for (const title of titles) expect(title, `${path}'s titles while loading: ${JSON.stringify(titles)}`).toMatch(/Cohort$/);
   return {
     wire: files.reduce((sum, file) => sum + file.wire, 0),
     rawWasm: files.reduce((sum, file) => sum + file.raw, 0),

@@ -59,7 +59,7 @@ pub fn SignupPage() -> impl IntoView {
     Effect::new(move |_| time_zone.set(browser_time_zone()));
 
     view! {
-        <Title text="Sign up" />
+        <Title formatter=crate::html::page_title text="Sign up" />
         <section class="auth-card">
             <h1>"Create your account"</h1>
             <ActionForm action=auth.signup attr:class="form" attr:novalidate=true>
@@ -97,7 +97,7 @@ pub fn LoginPage() -> impl IntoView {
     let errors = errors_of(auth.login);
     let next = next_param();
     view! {
-        <Title text="Log in" />
+        <Title formatter=crate::html::page_title text="Log in" />
         <section class="auth-card">
             <h1>"Log in"</h1>
             <ActionForm action=auth.login attr:class="form" attr:novalidate=true>
@@ -125,7 +125,7 @@ pub fn LoginPage() -> impl IntoView {
 pub fn LogoutPage() -> impl IntoView {
     let auth = expect_context::<Auth>();
     view! {
-        <Title text="Log out" />
+        <Title formatter=crate::html::page_title text="Log out" />
         <section class="auth-card">
             <h1>"Log out"</h1>
             <p>"Log out of Cohort on this device?"</p>
@@ -190,7 +190,7 @@ pub fn RequireUser(children: Children) -> impl IntoView {
 #[component]
 pub fn ProfilePage() -> impl IntoView {
     view! {
-        <Title text="Your profile" />
+        <Title formatter=crate::html::page_title text="Your profile" />
         <RequireUser>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {

@@ -90,7 +90,7 @@ pub async fn cancel_job(id: i64) -> Result<(), ServerFnError> {
 #[component]
 pub fn JobsPage() -> impl IntoView {
     view! {
-        <Title text="Jobs" />
+        <Title formatter=crate::html::page_title text="Jobs" />
         <RequireUser><Jobs /></RequireUser>
     }
 }
@@ -159,7 +159,7 @@ fn Jobs() -> impl IntoView {
 #[component]
 pub fn PipelinePage() -> impl IntoView {
     view! {
-        <Title text="Pipeline" />
+        <Title formatter=crate::html::page_title text="Pipeline" />
         <RequireUser><Pipeline /></RequireUser>
     }
 }

@@ -77,7 +77,7 @@ pub mod ssr {
 pub fn OutboxPage() -> impl IntoView {
     let emails = Resource::new(|| (), |_| get_outbox());
     view! {
-        <Title text="Outbox" />
+        <Title formatter=crate::html::page_title text="Outbox" />
         <h1>"Outbox"</h1>
         <p class="muted">"E-mails Cohort wrote, newest first. Without an SMTP server (--smtp-url) they are kept here, not sent."</p>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -26,7 +26,7 @@ pub fn NewEventPage() -> impl IntoView {
         |(slug, from)| new_event_form(slug, from),
     );
     view! {
-        <Title text="New meetup" />
+        <Title formatter=crate::html::page_title text="New meetup" />
         <FormLoader form heading="New meetup" />
     }
 }
@@ -46,7 +46,7 @@ pub fn EditEventPage() -> impl IntoView {
         edit_event_form,
     );
     view! {
-        <Title text="Edit meetup" />
+        <Title formatter=crate::html::page_title text="Edit meetup" />
         <FormLoader form heading="Edit meetup" />
     }
 }

@@ -27,7 +27,7 @@ pub fn ManagePage() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
-        <Title text="Organizer view" />
+        <Title formatter=crate::html::page_title text="Organizer view" />
         <div class="manage-page" data-hydrated=move || hydrated.get().to_string()>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {

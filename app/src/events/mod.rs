@@ -115,7 +115,7 @@ pub fn HomePage() -> impl IntoView {
     Effect::new(move |_| hydrated.set(true));
 
     view! {
-        <Title text="Meetups" />
+        <Title formatter=crate::html::page_title text="Meetups" />
         <div class="home" data-hydrated=move || hydrated.get().to_string()>
             <Suspense fallback=|| view! { <p class="loading">"Loading meetups…"</p> }>
                 {move || Suspend::new(async move {

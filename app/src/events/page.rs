@@ -59,7 +59,7 @@ pub fn EventPage() -> impl IntoView {
                     match detail.await {
                         Ok(event) => view! { <EventView event actions /> }.into_any(),
                         Err(error) => view! {
-                            <Title text="Meetup" />
+                            <Title formatter=crate::html::page_title text="Meetup" />
                             <p class="error" role="alert">{message(&error)}</p>
                         }.into_any(),
                     }
@@ -97,7 +97,7 @@ fn EventView(event: EventDetail, actions: EventActions) -> impl IntoView {
         event.summary.clone()
     };
     view! {
-        <Title text=event.title.clone() />
+        <Title formatter=crate::html::page_title text=event.title.clone() />
         <Meta property="og:title" content=event.title.clone() />
         <Meta property="og:type" content="website" />
         <Meta property="og:description" content=description.clone() />

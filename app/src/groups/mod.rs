@@ -107,7 +107,7 @@ pub fn GroupsPage() -> impl IntoView {
     let groups = Resource::new(move || create.version().get(), |_| list_groups());
     let auth = expect_context::<crate::Auth>();
     view! {
-        <Title text="Groups" />
+        <Title formatter=crate::html::page_title text="Groups" />
         <h1>"Groups"</h1>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -213,7 +213,7 @@ pub fn GroupPage() -> impl IntoView {
                 let slug = group.slug.clone();
                 let (join_slug, leave_slug, login_slug) = (slug.clone(), slug.clone(), slug.clone());
                 view! {
-                    <Title text=group.name.clone() />
+                    <Title formatter=crate::html::page_title text=group.name.clone() />
                     <header class="group-intro">
                         <h1>{group.name.clone()}</h1>
                         <p class="group-meta">

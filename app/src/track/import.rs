@@ -247,7 +247,7 @@ pub fn ImportPage() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
-        <Title text="Import" />
+        <Title formatter=crate::html::page_title text="Import" />
         <div class="track import-page" data-hydrated=move || hydrated.get().to_string()>
             <p class="crumbs"><a href="/track">"Track"</a></p>
             <h1>"Import your data"</h1>
@@ -324,7 +324,7 @@ pub fn ImportStatusPage() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
-        <Title text="Import" />
+        <Title formatter=crate::html::page_title text="Import" />
         <div class="track import-page" data-hydrated=move || hydrated.get().to_string()>
             <p class="crumbs"><a href="/track">"Track"</a>" · "<a href="/track/import">"Import"</a></p>
             {move || query.read().get("error").map(|error| view! { <p class="error" role="alert">{error}</p> })}

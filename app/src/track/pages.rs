@@ -50,7 +50,7 @@ pub fn TrackPage() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
-        <Title text="Track" />
+        <Title formatter=crate::html::page_title text="Track" />
         <div class="track" data-hydrated=move || hydrated.get().to_string()>
             <h1>"Track"</h1>
             <Suspense fallback=|| view! { <p class="loading">"Loading your metrics…"</p> }>
@@ -372,7 +372,7 @@ pub fn MetricPage() -> impl IntoView {
                     match data.await {
                         Ok(data) => view! { <MetricView data actions /> }.into_any(),
                         Err(error) => view! {
-                            <Title text="Metric" />
+                            <Title formatter=crate::html::page_title text="Metric" />
                             {login_prompt(&error, format!("/track/{}", params.read_untracked().get("metric").unwrap_or_default()))}
                         }.into_any(),
                     }
@@ -430,7 +430,7 @@ fn MetricView(data: MetricData, actions: MetricActions) -> impl IntoView {
         metric.aggregate.code()
     );
     view! {
-        <Title text=metric.name.clone() />
+        <Title formatter=crate::html::page_title text=metric.name.clone() />
         <h1>{metric.name.clone()}</h1>
         <p class="muted">{summary}</p>
         <LogResult log=actions.log />
