@@ -44,6 +44,9 @@ fn FormError(errors: Memo<FormErrors>) -> impl IntoView {
     }
 }
 
+/// Where to go after logging in or signing up. The hidden fields carry it as an attribute
+/// (`value=`, not `prop:value=`, which the server does not render), so that a form sent
+/// before the page is hydrated, or without JavaScript, still returns to the page asked for.
 fn next_param() -> Memo<String> {
     let query = use_query_map();
     Memo::new(move |_| query.read().get("next").unwrap_or_default())
@@ -63,8 +66,8 @@ pub fn SignupPage() -> impl IntoView {
         <section class="auth-card">
             <h1>"Create your account"</h1>
             <ActionForm action=auth.signup attr:class="form" attr:novalidate=true>
-                <input type="hidden" name="next" prop:value=next />
-                <input type="hidden" name="time_zone" prop:value=time_zone />
+                <input type="hidden" name="next" value=next />
+                <input type="hidden" name="time_zone" value=time_zone />
                 <label for="email">"E-mail"</label>
                 <input id="email" name="email" type="email" autocomplete="email" required />
                 <FieldError errors field="email" />
@@ -101,7 +104,7 @@ pub fn LoginPage() -> impl IntoView {
         <section class="auth-card">
             <h1>"Log in"</h1>
             <ActionForm action=auth.login attr:class="form" attr:novalidate=true>
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <label for="email">"E-mail"</label>
                 <input id="email" name="email" type="email" autocomplete="username" required />
                 <label for="password">"Password"</label>

@@ -472,6 +472,44 @@ async fn members_download_their_data_and_anonymous_visitors_are_sent_to_log_in()
 }
 
 #[tokio::test]
+async fn the_log_in_form_returns_to_the_page_asked_for_without_javascript() {
+    let app = TestApp::spawn().await;
+    app.member("back@example.org", "Back").await;
+    // The form as the server renders it, before any wasm runs: the hidden field carries
+    // the page to return to (escaped as an attribute value).
+    let html = app
+        .get("/login?next=%2Fme%3Fa%3D1%26b%3D%22x%22")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"name="next" value="/me?a=1&amp;b=&quot;x&quot;""#),
+        "the hidden next field in the server's HTML: {}",
+        html.lines().find(|line| line.contains("name=\"next\"")).unwrap_or(&html[..0])
+    );
+    // A browser without JavaScript posts the form as it is and follows the redirect.
+    let browser = TestApp::new_client();
+    let response = browser
+        .post(format!("{}/api/login", app.address))
+        .header("Origin", &app.address)
+        .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .form(&[
+            ("next", "/me"),
+            ("email", "back@example.org"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert_eq!(response.headers()["location"], "/me");
+    // The sign-up form carries it too.
+    let html = app.get("/signup?next=%2Ftrack").await.text().await.unwrap();
+    assert!(html.contains(r#"name="next" value="/track""#));
+}
+
+#[tokio::test]
 async fn deleting_an_account_erases_it_everywhere() {
     let app = TestApp::spawn().await;
     cohort::seed::seed_demo(&app.pool, chrono::Utc::now())
