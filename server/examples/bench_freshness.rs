@@ -213,6 +213,7 @@ async fn main() -> Result<()> {
     for (kind, jobs, p50, p99) in stages {
         println!("  {kind:<10} {jobs:>6} jobs, due to done: p50 {p50:.0} ms, p99 {p99:.0} ms");
     }
+    database.print_statements(25).await?;
     runner.shutdown(Duration::from_secs(10)).await?;
     let _ = stop.send(());
     pool.close().await;

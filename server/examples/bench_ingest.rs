@@ -151,6 +151,7 @@ async fn main() -> Result<()> {
         done as f64 / seconds
     );
 
+    database.print_statements(12).await?;
     let _ = stop.send(());
     pool.close().await;
     database.stop().await?;

@@ -22,7 +22,19 @@ impl BenchDatabase {
             dir.path(),
             std::os::unix::fs::PermissionsExt::from_mode(0o711),
         )?;
-        let cluster = EmbeddedPostgres::start(ClusterOptions::new(dir.path())).await?;
+        let mut options = ClusterOptions::new(dir.path());
+        // BENCH_PG="name=value name=value": server settings for this run, e.g.
+        // `shared_preload_libraries=pg_stat_statements` to see where the time goes
+        // (`BenchDatabase::print_statements`).
+        for setting in std::env::var("BENCH_PG")
+            .unwrap_or_default()
+            .split_whitespace()
+        {
+            if let Some((name, value)) = setting.split_once('=') {
+                options.settings.push((name.into(), value.into()));
+            }
+        }
+        let cluster = EmbeddedPostgres::start(options).await?;
         let pool = cohort::db::pool_options(connections)
             .connect_with(cluster.connect_options())
             .await?;
@@ -32,6 +44,34 @@ impl BenchDatabase {
             cluster,
             _dir: dir,
         })
+    }
+
+    /// With `BENCH_PG=shared_preload_libraries=pg_stat_statements`: the statements that
+    /// took the most time in PostgreSQL during the run, printed; otherwise nothing.
+    #[allow(dead_code)]
+    pub async fn print_statements(&self, limit: i64) -> Result<()> {
+        if !std::env::var("BENCH_PG")
+            .unwrap_or_default()
+            .contains("pg_stat_statements")
+        {
+            return Ok(());
+        }
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            .execute(&self.pool)
+            .await?;
+        let rows: Vec<(String, i64, f64, f64)> = sqlx::query_as(
+            "SELECT regexp_replace(query, '\\s+', ' ', 'g'), calls, total_exec_time, mean_exec_time
+               FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        println!("where PostgreSQL spent its time (pg_stat_statements):");
+        for (query, calls, total, mean) in rows {
+            let query: String = query.chars().take(150).collect();
+            println!("  {total:>9.0} ms {calls:>7} calls {mean:>7.2} ms/call  {query}");
+        }
+        Ok(())
     }
 
     pub async fn stop(self) -> Result<()> {

@@ -486,7 +486,9 @@ async fn the_log_in_form_returns_to_the_page_asked_for_without_javascript() {
     assert!(
         html.contains(r#"name="next" value="/me?a=1&amp;b=&quot;x&quot;""#),
         "the hidden next field in the server's HTML: {}",
-        html.lines().find(|line| line.contains("name=\"next\"")).unwrap_or(&html[..0])
+        html.lines()
+            .find(|line| line.contains("name=\"next\""))
+            .unwrap_or(&html[..0])
     );
     // A browser without JavaScript posts the form as it is and follows the redirect.
     let browser = TestApp::new_client();
@@ -518,6 +520,27 @@ async fn deleting_an_account_erases_it_everywhere() {
     let client = app.member("gone@example.org", "G").await;
     app.call(&client, "join_group", &[("slug", "qs-north-bay")])
         .await;
+    // Something logged and taken through the pipeline, so that every table it wrote
+    // has rows of this member's to erase.
+    let logged = app
+        .call(
+            &client,
+            "log_entry",
+            &[("metric", "mood"), ("value", "6"), ("key", "gone-1")],
+        )
+        .await;
+    assert_eq!(logged.status(), 200);
+    app.run_jobs().await;
+    let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'gone@example.org'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let outcomes: i64 = sqlx::query_scalar("SELECT count(*) FROM raw_outcomes WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(outcomes, 1, "the entry was distilled");
     let body = json(
         app.call(
             &client,
@@ -543,6 +566,21 @@ async fn deleting_an_account_erases_it_everywhere() {
     .await
     .unwrap();
     assert_eq!((users, memberships), (0, 0));
+    // The pipeline's tables too, including those without a foreign key to the member
+    // (raw_outcomes follows its landed rows by a trigger).
+    let left: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT 'raw_observations', count(*) FROM raw_observations WHERE user_id = $1
+         UNION ALL SELECT 'raw_outcomes', count(*) FROM raw_outcomes WHERE user_id = $1
+         UNION ALL SELECT 'observations', count(*) FROM observations WHERE user_id = $1
+         UNION ALL SELECT 'daily_values', count(*) FROM daily_values WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for (table, rows) in left {
+        assert_eq!(rows, 0, "{table} keeps rows of a deleted member");
+    }
 }
 
 #[tokio::test]

@@ -652,3 +652,57 @@ async fn group_figures_count_only_shares_from_k_members_and_never_single_one_out
         .await;
     assert!(lowered.is_err());
 }
+
+#[tokio::test]
+async fn outlier_flags_written_write_by_write_equal_the_statistics_module() {
+    let app = TestApp::spawn().await;
+    let (client, who) = app
+        .member_in_zone("flags@example.org", "Flags", "UTC")
+        .await;
+    let (_, write) = token(&app, &client, "write").await;
+    let mut rng = Lcg(11);
+    let today = Utc::now().date_naive();
+    // Forty days, sent and distilled one request at a time, so that the flags are
+    // updated forty times over a moving median; two wild days among them.
+    for back in (1..=40).rev() {
+        let day = today - Duration::days(back);
+        let steps = match back {
+            30 => 30_000.0,
+            7 => 150.0,
+            _ => (7000.0 + rng.next() * 2000.0).round(),
+        };
+        post(
+            &app,
+            &write,
+            vec![json!({ "metric": "steps", "value": steps, "time": format!("{day}T12:00"), "idempotency_key": format!("f{day}") })],
+        )
+        .await;
+        app.run_jobs().await;
+    }
+    let stored: Vec<(f64, Option<f64>, bool)> = sqlx::query_as(
+        "SELECT o.value, o.robust_z, o.outlier FROM observations o JOIN metrics m ON m.id = o.metric_id
+          WHERE o.user_id = $1 AND m.key = 'steps' ORDER BY o.observed_at",
+    )
+    .bind(who)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored.len(), 40);
+    let values: Vec<f64> = stored.iter().map(|row| row.0).collect();
+    let expected = app::stats::robust_z(&values);
+    for ((value, z, flagged), want) in stored.iter().zip(&expected) {
+        let want = want.expect("the sample has a spread");
+        assert_eq!(
+            *flagged,
+            want.abs() > app::stats::OUTLIER_Z,
+            "the flag of {value} (z {want})"
+        );
+        let z = z.expect("every observation has its z");
+        assert!(
+            (z - want).abs() <= app::pipeline::distill::Z_TOLERANCE + 1e-9,
+            "the stored z of {value}: {z}, now {want}"
+        );
+    }
+    let flagged: Vec<f64> = stored.iter().filter(|r| r.2).map(|r| r.0).collect();
+    assert_eq!(flagged, vec![30_000.0, 150.0]);
+}
