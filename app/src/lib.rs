@@ -129,6 +129,7 @@ pub fn App() -> impl IntoView {
                         {move || Suspend::new(async move {
                             match auth.user.await {
                                 Ok(Some(user)) => view! {
+                                    <a href="/dashboard">"Dashboard"</a>
                                     <a href="/track">"Track"</a>
                                     <a href="/me" class="me">{user.display_name}</a>
                                     <ActionForm action=auth.logout attr:class="inline">
@@ -162,6 +163,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events/:id/edit") view={Lazy::<EditEventRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/events/:id/manage") view={Lazy::<ManageEventRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/me/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/dashboard") view={Lazy::<DashboardRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/track") view={Lazy::<TrackRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/track/import") view={Lazy::<ImportRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/track/import/:id") view={Lazy::<ImportStatusRoute>::new()} ssr=SsrMode::Async />
@@ -224,6 +226,10 @@ lazy_page!(
 lazy_page!(
     TokensRoute,
     view! { <RequireUser><tokens::TokensPage /></RequireUser> }
+);
+lazy_page!(
+    DashboardRoute,
+    view! { <RequireUser><insights::DashboardPage /></RequireUser> }
 );
 lazy_page!(
     TrackRoute,

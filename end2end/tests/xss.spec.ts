@@ -1095,6 +1095,7 @@ async function scenario(browser: Browser, testInfo: TestInfo) {
       }),
     ),
     { url: "/track", route: "/track", who: "organizer", context: admin, fields: GENERAL.flatMap((_, i) => metricFields(i)) },
+    { url: "/dashboard", route: "/dashboard", who: "organizer", context: admin, fields: GENERAL.flatMap((_, i) => metricFields(i)) },
     ...GENERAL.map(
       (_, i): Visit => ({
         url: `/track/${metricKeys[i]}`,

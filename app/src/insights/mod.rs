@@ -5,6 +5,13 @@
 
 use leptos::prelude::*;
 
+// Used by the server only (the pages receive drawn paths); pure, tested on the host.
+#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+pub mod chart;
+pub mod dashboard;
+
+pub use dashboard::DashboardPage;
+
 /// What a member did with an insight.
 pub const EVENT_KINDS: [&str; 4] = ["impression", "open", "useful", "not_useful"];
 

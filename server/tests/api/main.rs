@@ -15,6 +15,7 @@ mod helpers;
 mod home;
 mod hostile;
 mod imports;
+mod insights;
 mod jobs;
 mod meetups;
 mod pipeline;

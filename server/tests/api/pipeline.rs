@@ -7,7 +7,7 @@ use crate::rest::token;
 use chrono::{Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
 
-async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
     let response = reqwest::Client::new()
         .get(format!("{}{path}", app.address))
         .bearer_auth(token)
@@ -18,7 +18,7 @@ async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn post(app: &TestApp, token: &str, observations: Vec<Value>) {
+pub(crate) async fn post(app: &TestApp, token: &str, observations: Vec<Value>) {
     let response = reqwest::Client::new()
         .post(format!("{}/api/v1/observations", app.address))
         .bearer_auth(token)
@@ -190,10 +190,10 @@ async fn a_day_runs_midnight_to_midnight_in_the_members_zone_across_daylight_sav
 }
 
 /// A deterministic stream of numbers in [0, 1).
-struct Lcg(u64);
+pub(crate) struct Lcg(pub u64);
 
 impl Lcg {
-    fn next(&mut self) -> f64 {
+    pub fn next(&mut self) -> f64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -204,7 +204,7 @@ impl Lcg {
 
 /// Sixty days of steps, energy that follows the steps of the day before, and mood that
 /// follows nothing, sent through the API.
-async fn sixty_days(app: &TestApp, write: &str, seed: u64) {
+pub(crate) async fn sixty_days(app: &TestApp, write: &str, seed: u64) {
     let mut rng = Lcg(seed);
     let today = Utc::now().date_naive();
     let mut batch = Vec::new();

@@ -1,0 +1,112 @@
+//! The insight pages' server functions, as a browser calls them: the dashboard shows a
+//! member their own cards, insights and nudges, and nothing of anyone else's.
+
+use crate::helpers::TestApp;
+use crate::pipeline::sixty_days;
+use crate::rest::token;
+use serde_json::Value;
+
+async fn dashboard(app: &TestApp, client: &reqwest::Client) -> (u16, Value) {
+    let response = app.call(client, "get_dashboard", &[]).await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_a_member_their_cards_insights_and_nudges_only() {
+    let app = TestApp::spawn().await;
+    let (bea_client, bea) = app
+        .member_in_zone("bea@example.org", "Bea", "Europe/Lisbon")
+        .await;
+    let (_, write) = token(&app, &bea_client, "write").await;
+    sixty_days(&app, &write, 7).await;
+    app.run_jobs().await;
+
+    let (status, board) = dashboard(&app, &bea_client).await;
+    assert_eq!(status, 200, "{board}");
+    assert_eq!(board["display_name"], "Bea");
+    assert!(board["as_of"].is_string());
+    let cards = board["cards"].as_array().unwrap();
+    let keys: Vec<&str> = cards.iter().map(|c| c["key"].as_str().unwrap()).collect();
+    for key in ["steps", "energy", "mood", "caffeine"] {
+        assert!(keys.contains(&key), "a card for {key}: {keys:?}");
+    }
+    let steps = cards.iter().find(|c| c["key"] == "steps").unwrap();
+    // Logged every day up to yesterday: a sparkline with 27 points in one stroke, the
+    // means in the member's units, a streak, a trend in words with its interval.
+    let path = steps["spark_path"].as_str().unwrap();
+    assert_eq!(path.matches('M').count(), 1, "{path}");
+    assert_eq!(path.matches('L').count(), 26, "{path}");
+    assert!(
+        steps["mean_7"].as_str().unwrap().ends_with("steps"),
+        "{steps}"
+    );
+    assert_eq!(steps["streak"], 60);
+    assert!(steps["trend_text"]
+        .as_str()
+        .unwrap()
+        .contains("95% interval"));
+    assert_eq!(steps["last"][1], "yesterday");
+    assert!(steps["spark_text"]
+        .as_str()
+        .unwrap()
+        .contains("27 days logged"));
+
+    // The planted relation, with its numbers and where its evidence is.
+    let insights = board["insights"].as_array().unwrap();
+    assert!(!insights.is_empty(), "{board}");
+    let first = &insights[0];
+    assert!(first["numbers"].as_str().unwrap().contains("n = "));
+    assert!(first["href"].as_str().unwrap().starts_with("/track/"));
+    // Each shown insight counted one impression (Measure).
+    let impressions: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM insight_events WHERE user_id = $1 AND kind = 'impression'",
+    )
+    .bind(bea)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(impressions, insights.len() as i64);
+
+    // Another member sees their own, empty dashboard; a visitor is asked to log in.
+    let other = app.member("other@example.org", "Other").await;
+    let (status, theirs) = dashboard(&app, &other).await;
+    assert_eq!(status, 200);
+    assert_eq!(theirs["cards"], serde_json::json!([]));
+    assert_eq!(theirs["insights"], serde_json::json!([]));
+    assert_eq!(theirs["as_of"], Value::Null);
+    let anonymous = TestApp::new_client();
+    let (status, _) = dashboard(&app, &anonymous).await;
+    assert_eq!(status, 401);
+    let page = anonymous
+        .get(format!("{}/dashboard", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(page.headers()["location"], "/login?next=%2Fdashboard");
+}
+
+#[tokio::test]
+async fn the_dashboard_page_reads_without_javascript() {
+    let app = TestApp::spawn().await;
+    let (client, _) = app.member_in_zone("dee@example.org", "Dee", "UTC").await;
+    let (_, write) = token(&app, &client, "write").await;
+    sixty_days(&app, &write, 3).await;
+    app.run_jobs().await;
+    let html = client
+        .get(format!("{}/dashboard", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Hello, <!>Dee</h1>"), "{html}");
+    // Each card's sparkline is an image with a text alternative, drawn on the server.
+    assert!(html.contains(r#"class="sparkline""#));
+    assert!(html
+        .contains(r#"role="img" aria-label="Steps over the last 28 days: 27 days logged, mean"#));
+    assert!(html.contains(r#"<path d="M0.0,"#));
+    assert!(html.contains("What your data says"));
+}
