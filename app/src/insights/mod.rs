@@ -9,6 +9,7 @@ use leptos::prelude::*;
 #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
 pub mod chart;
 pub mod dashboard;
+pub mod line;
 
 pub use dashboard::DashboardPage;
 

@@ -78,6 +78,19 @@ impl MetricRow {
         show_value(value, &self.unit, &self.display_unit, self.kind())
     }
 
+    /// A canonical value as a number in the display unit (for charts).
+    pub fn display_number(&self, value: f64) -> f64 {
+        match (Unit::find(&self.unit), Unit::find(&self.display_unit)) {
+            (Some(from), Some(to)) => units::convert(value, from, to).unwrap_or(value),
+            _ => value,
+        }
+    }
+
+    /// The display unit's label ("h", "kg"), empty for a plain count or scale.
+    pub fn display_label(&self) -> String {
+        crate::track::unit_label(&self.display_unit)
+    }
+
     /// A canonical value as a number in the display unit (for edit forms).
     pub fn input(&self, value: f64) -> String {
         if self.kind() == Kind::YesNo {

@@ -437,6 +437,11 @@ fn MetricView(data: MetricData, actions: MetricActions) -> impl IntoView {
         <div class="log-cards single">
             <LogCard metric=metric.clone() now_local=data.now_local.clone() form_key=data.form_key.clone() log=actions.log />
         </div>
+        {data.chart.clone().map(|chart| view! {
+            <section class="chart-section" aria-label="Chart">
+                <crate::insights::line::LineChartView chart />
+            </section>
+        })}
         <section class="history" aria-labelledby="history-heading">
             <h2 id="history-heading">"History"</h2>
             <form method="get" class="filters" action=format!("/track/{key}")>

@@ -110,3 +110,61 @@ async fn the_dashboard_page_reads_without_javascript() {
     assert!(html.contains(r#"<path d="M0.0,"#));
     assert!(html.contains("What your data says"));
 }
+
+#[tokio::test]
+async fn a_metric_page_charts_its_days_with_the_outliers_marked() {
+    let app = TestApp::spawn().await;
+    let (client, _) = app
+        .member_in_zone("cid@example.org", "Cid", "Europe/Lisbon")
+        .await;
+    let (_, write) = token(&app, &client, "write").await;
+    sixty_days(&app, &write, 5).await;
+    app.run_jobs().await;
+    let html = client
+        .get(format!("{}/track/caffeine", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Drawn on the server: the chart, its sentence and its table read without JavaScript.
+    assert!(html.contains(r#"<figure class="line-chart">"#), "{html}");
+    assert!(
+        html.contains("30 of 90 days logged") && html.contains("1 day flagged as an outlier"),
+        "the chart's text alternative"
+    );
+    assert_eq!(html.matches(r#"class="chart-outlier""#).count(), 1);
+    let outlier_row = html
+        .split("<tr")
+        .find(|row| row.contains("class=\"outlier\""))
+        .unwrap_or_default();
+    assert!(
+        outlier_row.contains("4000"),
+        "the table marks the outlier: {outlier_row}"
+    );
+    // A date filter charts its own range.
+    let (status, data) = {
+        let response = app
+            .call(
+                &client,
+                "get_metric_page",
+                &[("key", "steps"), ("from", &ten_days_ago()), ("to", "")],
+            )
+            .await;
+        (
+            response.status().as_u16(),
+            response.json::<Value>().await.unwrap(),
+        )
+    };
+    assert_eq!(status, 200, "{data}");
+    assert_eq!(data["chart"]["rows"].as_array().unwrap().len(), 10);
+    assert!(data["chart"]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("10 of 11 days logged"));
+}
+
+fn ten_days_ago() -> String {
+    (chrono::Utc::now().date_naive() - chrono::Duration::days(10)).to_string()
+}

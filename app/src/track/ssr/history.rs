@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::errors::{invalid, not_found, AppError};
+use crate::insights::line::LineChart;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgPool;
 
@@ -98,7 +99,9 @@ pub async fn metric_data(
     .await
     ?;
     let latest = latest(&pool, user.id).await?;
+    let chart = chart(&pool, user.id, &metric, &zone, now, from_day, to_day).await?;
     Ok(MetricData {
+        chart,
         metric: view_of(&metric, latest.get(&metric.id), &zone, now),
         now_local: local_input(now, &zone),
         time_zone: zone,
@@ -119,6 +122,66 @@ pub async fn metric_data(
         to,
         search,
     })
+}
+
+/// The chart of the metric's daily values over the filter's dates: the last 90 days up
+/// to the member's today without them, at most [`MAX_DAYS`] ending at the later date.
+async fn chart(
+    pool: &PgPool,
+    user_id: i64,
+    metric: &MetricRow,
+    zone: &str,
+    now: DateTime<Utc>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Option<LineChart>, AppError> {
+    use crate::insights::line::ssr::{build, MAX_DAYS};
+    let today = zone
+        .parse::<chrono_tz::Tz>()
+        .map(|tz| now.with_timezone(&tz).date_naive())
+        .unwrap_or_else(|_| now.date_naive());
+    let to = to.unwrap_or(today);
+    let from = from
+        .unwrap_or(to - chrono::TimeDelta::days(89))
+        .max(to - chrono::TimeDelta::days(MAX_DAYS - 1));
+    if from > to {
+        return Ok(None);
+    }
+    let days: Vec<(NaiveDate, f64)> = sqlx::query_as(
+        "SELECT day, value FROM daily_values
+          WHERE user_id = $1 AND metric_id = $2 AND day BETWEEN $3 AND $4 ORDER BY day",
+    )
+    .bind(user_id)
+    .bind(metric.id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    let outliers: Vec<NaiveDate> = sqlx::query_scalar(
+        "SELECT DISTINCT (observed_at AT TIME ZONE $3)::date FROM observations
+          WHERE user_id = $1 AND metric_id = $2 AND outlier AND NOT excluded
+            AND observed_at >= ($4::date - 1)::timestamptz AND observed_at < ($5::date + 2)::timestamptz",
+    )
+    .bind(user_id)
+    .bind(metric.id)
+    .bind(zone)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    let days: Vec<(NaiveDate, f64)> = days
+        .into_iter()
+        .map(|(day, value)| (day, metric.display_number(value)))
+        .collect();
+    Ok(build(
+        &metric.name,
+        &metric.display_label(),
+        &days,
+        &outliers,
+        metric.goal.map(|goal| metric.display_number(goal)),
+        from,
+        to,
+    ))
 }
 
 /// One of the member's observations with its metric; anyone else's is "not found".
