@@ -19,9 +19,9 @@ pub struct LineChart {
     pub goal: Option<(String, String)>,
     /// (x, y) of each outlier day.
     pub marked: Vec<(String, String)>,
-    /// (y, label) and (x, label) of the axes' ticks.
+    /// (y, label) and (x, label, text-anchor) of the axes' ticks.
     pub y_ticks: Vec<(String, String)>,
-    pub x_ticks: Vec<(String, String)>,
+    pub x_ticks: Vec<(String, String, String)>,
     /// The table behind the chart, newest day first.
     pub rows: Vec<ChartRow>,
 }
@@ -66,8 +66,8 @@ pub fn LineChartView(chart: LineChart) -> impl IntoView {
                         <text x=LABEL_X y=y dy="0.32em" text-anchor="end">{label}</text>
                     </g>
                 }).collect_view()}
-                {x_ticks.into_iter().map(|(x, label)| view! {
-                    <text class="date" x=x y=DATE_Y text-anchor="middle">{label}</text>
+                {x_ticks.into_iter().map(|(x, label, anchor)| view! {
+                    <text class="date" x=x y=DATE_Y text-anchor=anchor>{label}</text>
                 }).collect_view()}
                 {goal.map(|(y, label)| view! {
                     <g class="goal">
@@ -235,10 +235,21 @@ pub mod ssr {
                 .iter()
                 .map(|(y, v)| (text(*y), format_number(*v, decimals)))
                 .collect(),
+            // Dates centred under their day, but the last one ends at the plot's right edge
+            // (and the first starts at its left) so that neither is cut off.
             x_ticks: geometry
                 .x_ticks
                 .iter()
-                .map(|(x, i)| (text(*x), short(dates[*i])))
+                .map(|(x, i)| {
+                    let anchor = if *i + 1 == dates.len() && dates.len() > 1 {
+                        "end"
+                    } else if *i == 0 {
+                        "start"
+                    } else {
+                        "middle"
+                    };
+                    (text(*x), short(dates[*i]), anchor.to_string())
+                })
                 .collect(),
             rows,
         })

@@ -103,7 +103,7 @@ pub struct MetricData {
     /// 1-based.
     pub page: i64,
     pub pages: i64,
-    /// The daily values of the filter's dates (the last 90 days without one), charted.
+    /// The daily values of the filter's dates (up to the last 90 days without), charted.
     pub chart: Option<crate::insights::line::LineChart>,
     /// The filter as given (dates, `YYYY-MM-DD`) and the note search.
     pub from: String,

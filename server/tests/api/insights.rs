@@ -131,7 +131,7 @@ async fn a_metric_page_charts_its_days_with_the_outliers_marked() {
     // Drawn on the server: the chart, its sentence and its table read without JavaScript.
     assert!(html.contains(r#"<figure class="line-chart">"#), "{html}");
     assert!(
-        html.contains("30 of 90 days logged") && html.contains("1 day flagged as an outlier"),
+        html.contains("30 of 31 days logged") && html.contains("1 day flagged as an outlier"),
         "the chart's text alternative"
     );
     assert_eq!(html.matches(r#"class="chart-outlier""#).count(), 1);

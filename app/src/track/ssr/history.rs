@@ -124,8 +124,8 @@ pub async fn metric_data(
     })
 }
 
-/// The chart of the metric's daily values over the filter's dates: the last 90 days up
-/// to the member's today without them, at most [`MAX_DAYS`] ending at the later date.
+/// The chart of the metric's daily values over the filter's dates: without them, from
+/// the first value of the last 90 days to the member's today; at most [`MAX_DAYS`].
 async fn chart(
     pool: &PgPool,
     user_id: i64,
@@ -141,9 +141,22 @@ async fn chart(
         .map(|tz| now.with_timezone(&tz).date_naive())
         .unwrap_or_else(|_| now.date_naive());
     let to = to.unwrap_or(today);
-    let from = from
-        .unwrap_or(to - chrono::TimeDelta::days(89))
-        .max(to - chrono::TimeDelta::days(MAX_DAYS - 1));
+    let from = match from {
+        Some(from) => from,
+        // Without a date: the last 90 days, or fewer when the first value is later.
+        None => {
+            let first: Option<NaiveDate> = sqlx::query_scalar(
+                "SELECT min(day) FROM daily_values WHERE user_id = $1 AND metric_id = $2 AND day > $3",
+            )
+            .bind(user_id)
+            .bind(metric.id)
+            .bind(to - chrono::TimeDelta::days(90))
+            .fetch_one(pool)
+            .await?;
+            first.unwrap_or(to - chrono::TimeDelta::days(89)).min(to)
+        }
+    }
+    .max(to - chrono::TimeDelta::days(MAX_DAYS - 1));
     if from > to {
         return Ok(None);
     }
