@@ -164,6 +164,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events/:id/manage") view={Lazy::<ManageEventRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/me/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/dashboard") view={Lazy::<DashboardRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/insights") view={Lazy::<PairsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/track") view={Lazy::<TrackRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/track/import") view={Lazy::<ImportRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/track/import/:id") view={Lazy::<ImportStatusRoute>::new()} ssr=SsrMode::Async />
@@ -230,6 +231,10 @@ lazy_page!(
 lazy_page!(
     DashboardRoute,
     view! { <RequireUser><insights::DashboardPage /></RequireUser> }
+);
+lazy_page!(
+    PairsRoute,
+    view! { <RequireUser><insights::PairsPage /></RequireUser> }
 );
 lazy_page!(
     TrackRoute,

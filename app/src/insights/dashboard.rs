@@ -78,7 +78,8 @@ pub struct Dashboard {
     pub nudges: Vec<NudgeItem>,
 }
 
-/// The logged-in member's dashboard; records an impression of each insight shown.
+/// The logged-in member's dashboard. A read: it changes nothing (impressions are not
+/// recorded by reading; see `record_insight_event`).
 #[server(endpoint = "get_dashboard")]
 pub async fn get_dashboard() -> Result<Dashboard, ServerFnError> {
     Ok(ssr::dashboard().await?)
@@ -142,6 +143,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
         })}
         <section aria-labelledby="insights-heading" class="insight-feed">
             <h2 id="insights-heading">"What your data says"</h2>
+            <p class="muted"><a href="/insights">"Every pair tested, with its numbers"</a></p>
             {if insights.is_empty() {
                 view! {
                     <p class="muted">
@@ -348,18 +350,6 @@ pub mod ssr {
         .bind(user.id)
         .fetch_all(&pool)
         .await?;
-        // Measure: each insight shown here is an impression.
-        let shown: Vec<i64> = rows.iter().map(|row| row.0).collect();
-        if !shown.is_empty() {
-            sqlx::query(
-                "INSERT INTO insight_events (insight_id, user_id, kind)
-                 SELECT id, $2, 'impression' FROM unnest($1::bigint[]) AS id",
-            )
-            .bind(&shown)
-            .bind(user.id)
-            .execute(&pool)
-            .await?;
-        }
         let insights = rows
             .into_iter()
             .map(|(id, sentence, metrics, numbers, new)| {

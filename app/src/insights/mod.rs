@@ -10,8 +10,10 @@ use leptos::prelude::*;
 pub mod chart;
 pub mod dashboard;
 pub mod line;
+pub mod pairs;
 
 pub use dashboard::DashboardPage;
+pub use pairs::PairsPage;
 
 /// What a member did with an insight.
 pub const EVENT_KINDS: [&str; 4] = ["impression", "open", "useful", "not_useful"];

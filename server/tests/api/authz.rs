@@ -332,6 +332,11 @@ const MATRIX: &[Row] = &[
     ("observations CSV", Request::Get("/track/export.csv"), ACCOUNT_PAGE),
     ("observations JSON", Request::Get("/track/export.json"), ACCOUNT_PAGE),
     ("get_track", Request::Function("get_track", &[]), ACCOUNT),
+    // Display: each member's own insights.
+    ("dashboard page", Request::Get("/dashboard"), ACCOUNT_PAGE),
+    ("insights page", Request::Get("/insights"), ACCOUNT_PAGE),
+    ("get_dashboard", Request::Function("get_dashboard", &[]), ACCOUNT),
+    ("get_pairs", Request::Function("get_pairs", &[("metric", "mood"), ("shown", "1")]), ACCOUNT),
     ("log_entry", Request::Function("log_entry", &[("metric", "mood"), ("value", "6"), ("key", "matrix")]), ACCOUNT),
     ("get_metric_page (built-in)", Request::Function("get_metric_page", &[("key", "mood")]), ACCOUNT),
     ("get_metric_page (the owner's)", Request::Function("get_metric_page", &[("key", "{metric}")]), OWNER_ONLY),

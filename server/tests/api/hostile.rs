@@ -752,6 +752,12 @@ fn specs() -> Vec<Spec> {
         spec("revoke_token", Member, vec![req("id", Int, "{token}")]),
         // Tracking.
         spec("get_track", Member, vec![]),
+        spec("get_dashboard", Member, vec![]),
+        spec(
+            "get_pairs",
+            Member,
+            vec![opt("metric", Lenient, None), opt("shown", Lenient, None)],
+        ),
         spec(
             "log_entry",
             Member,
@@ -1369,6 +1375,8 @@ async fn hostile_arguments_to_every_server_function_are_refused_without_a_server
     // What the barrage stored still reads back and renders.
     for (function, form) in [
         ("get_track", vec![]),
+        ("get_dashboard", vec![]),
+        ("get_pairs", vec![]),
         ("get_metric_page", vec![("key", "mood")]),
         ("get_metric_page", vec![("key", "weight")]),
         ("get_event", vec![("id", world.ids[2].1.as_str())]),

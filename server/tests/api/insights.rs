@@ -15,7 +15,7 @@ async fn dashboard(app: &TestApp, client: &reqwest::Client) -> (u16, Value) {
 #[tokio::test]
 async fn the_dashboard_shows_a_member_their_cards_insights_and_nudges_only() {
     let app = TestApp::spawn().await;
-    let (bea_client, bea) = app
+    let (bea_client, _) = app
         .member_in_zone("bea@example.org", "Bea", "Europe/Lisbon")
         .await;
     let (_, write) = token(&app, &bea_client, "write").await;
@@ -58,16 +58,6 @@ async fn the_dashboard_shows_a_member_their_cards_insights_and_nudges_only() {
     let first = &insights[0];
     assert!(first["numbers"].as_str().unwrap().contains("n = "));
     assert!(first["href"].as_str().unwrap().starts_with("/track/"));
-    // Each shown insight counted one impression (Measure).
-    let impressions: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM insight_events WHERE user_id = $1 AND kind = 'impression'",
-    )
-    .bind(bea)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(impressions, insights.len() as i64);
-
     // Another member sees their own, empty dashboard; a visitor is asked to log in.
     let other = app.member("other@example.org", "Other").await;
     let (status, theirs) = dashboard(&app, &other).await;
@@ -167,4 +157,95 @@ async fn a_metric_page_charts_its_days_with_the_outliers_marked() {
 
 fn ten_days_ago() -> String {
     (chrono::Utc::now().date_naive() - chrono::Duration::days(10)).to_string()
+}
+
+#[tokio::test]
+async fn every_tested_pair_is_listed_with_its_numbers_and_the_filter_works() {
+    let app = TestApp::spawn().await;
+    let (client, who) = app.member_in_zone("pia@example.org", "Pia", "UTC").await;
+    let (_, write) = token(&app, &client, "write").await;
+    sixty_days(&app, &write, 7).await;
+    app.run_jobs().await;
+    let (tested, shown): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE shown) FROM pair_tests WHERE user_id = $1",
+    )
+    .bind(who)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        tested > shown && shown > 0,
+        "{tested} tested, {shown} shown"
+    );
+
+    let all: Value = app
+        .call(&client, "get_pairs", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["tested"], tested);
+    assert_eq!(all["shown"], shown);
+    let rows = all["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.len() as i64,
+        tested,
+        "the pairs that did not pass are listed too"
+    );
+    // Strongest first.
+    let strength: Vec<f64> = rows
+        .iter()
+        .map(|r| r["r"].as_str().unwrap().parse::<f64>().unwrap().abs())
+        .collect();
+    assert!(strength.windows(2).all(|w| w[0] >= w[1]), "{strength:?}");
+    assert!(rows
+        .iter()
+        .any(|r| r["pair"] == "Steps → energy" && r["lag"] == "1 day later" && r["shown"] == true));
+
+    let only: Value = app
+        .call(
+            &client,
+            "get_pairs",
+            &[("metric", "caffeine"), ("shown", "1")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    for row in only["rows"].as_array().unwrap() {
+        assert_eq!(row["shown"], true);
+        assert!(row["pair"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("caffeine"));
+    }
+    // An unknown metric in the URL is no filter, not an error.
+    let odd: Value = app
+        .call(&client, "get_pairs", &[("metric", "<script>")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(odd["metric"], "");
+    assert_eq!(odd["rows"].as_array().unwrap().len() as i64, tested);
+
+    // Another member sees none of these; the page reads without JavaScript.
+    let other = app.member("nobody@example.org", "Nobody").await;
+    let theirs: Value = app
+        .call(&other, "get_pairs", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["tested"], 0);
+    let html = client
+        .get(format!("{}/insights?metric=steps", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Every pair tested") && html.contains("Steps → energy"));
 }
