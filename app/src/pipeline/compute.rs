@@ -104,20 +104,23 @@ impl Inputs {
                 Some((facts.id, daily::summarise(days, self.as_of, facts.goal)))
             })
             .collect();
+        Results {
+            summaries,
+            tests: daily::test_pairs(&self.pair_window(), self.thresholds),
+            nudges: daily::nudges(&self.series, self.as_of, NUDGES),
+        }
+    }
+
+    /// The series as pairs are tested on them: their last [`PAIR_WINDOW_DAYS`] days.
+    pub fn pair_window(&self) -> BTreeMap<String, Vec<Day>> {
         let first = self.as_of - TimeDelta::days(PAIR_WINDOW_DAYS - 1);
-        let windowed: BTreeMap<String, Vec<Day>> = self
-            .series
+        self.series
             .iter()
             .map(|(key, days)| {
                 let recent = days.iter().filter(|d| d.date >= first).copied().collect();
                 (key.clone(), recent)
             })
-            .collect();
-        Results {
-            summaries,
-            tests: daily::test_pairs(&windowed, self.thresholds),
-            nudges: daily::nudges(&self.series, self.as_of, NUDGES),
-        }
+            .collect()
     }
 
     /// A metric's name for sentences, lower-cased as in running text.

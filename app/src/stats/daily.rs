@@ -244,13 +244,9 @@ pub fn test_pairs(series: &BTreeMap<String, Vec<Day>>, thresholds: Thresholds) -
                 if lag == 0 && j < i {
                     continue;
                 }
-                let (xs, ys): (Vec<f64>, Vec<f64>) = lookup[a]
-                    .iter()
-                    .filter_map(|(date, x)| {
-                        lookup[b]
-                            .get(&(*date + TimeDelta::days(lag)))
-                            .map(|y| (*x, *y))
-                    })
+                let (xs, ys): (Vec<f64>, Vec<f64>) = paired_days(&lookup[a], &lookup[b], lag)
+                    .into_iter()
+                    .map(|(_, x, y)| (x, y))
                     .unzip();
                 if xs.len() < MIN_PAIR_DAYS {
                     continue;
@@ -278,6 +274,21 @@ pub fn test_pairs(series: &BTreeMap<String, Vec<Day>>, thresholds: Thresholds) -
             n_eff: t.n_eff,
             p_adj: t.p_adj,
             q,
+        })
+        .collect()
+}
+
+/// The days d on which `a` has a value and `b` has one on day d + `lag`: (d, a, b),
+/// oldest first. What a pair is tested on, and what its scatter plot draws.
+pub fn paired_days(
+    a: &BTreeMap<NaiveDate, f64>,
+    b: &BTreeMap<NaiveDate, f64>,
+    lag: i64,
+) -> Vec<(NaiveDate, f64, f64)> {
+    a.iter()
+        .filter_map(|(date, x)| {
+            b.get(&(*date + TimeDelta::days(lag)))
+                .map(|y| (*date, *x, *y))
         })
         .collect()
 }
