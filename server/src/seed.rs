@@ -165,11 +165,24 @@ pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> Result<SeedReport> 
     tx.commit().await.context("committing the demo")?;
     // Distilled now rather than by the job runner, so that the demo has its observations
     // (and its daily values, indexed by the jobs Distill enqueues) as soon as it exists.
-    for user_id in landed {
+    for &user_id in &landed {
         Distill { user_id }
             .run(pool)
             .await
             .context("distilling the demo observations")?;
+    }
+    // And indexed, computed and the group's figures published now too, so that the demo's
+    // dashboards, insights and group bands show at once (not at the next full hour).
+    for &user_id in &landed {
+        app::pipeline::recompute(pool, user_id)
+            .await
+            .context("computing the demo members' insights")?;
+    }
+    if !landed.is_empty() {
+        app::pipeline::compute::group::GroupFigures { group_id }
+            .run(pool)
+            .await
+            .context("publishing the demo group's figures")?;
     }
     // Generated per instance, never a fixed password; only members without one get it.
     report.demo_password = reset_demo_password(pool, true).await?;
@@ -318,12 +331,13 @@ const NEXT_ACTIVITY: Activity = Activity {
 /// Days of tracking each demo member has, ending yesterday.
 const TRACKED_DAYS: i32 = 42;
 
-/// Six weeks of sleep, steps and mood for demo members who have none yet, captured the
-/// way every capture path does: through `pipeline::capture::land` (as the quick log
-/// would have sent them), distilled by `seed_demo` after the commit. Shared with the
-/// demo group as aggregates. Values come from a hash of member and day, so a demo looks
-/// the same wherever it is made; mood leans on the night's sleep. Returns the members
-/// whose entries landed.
+/// Six weeks of sleep, steps, mood and energy for demo members who have none yet,
+/// captured the way every capture path does: through `pipeline::capture::land` (as the
+/// quick log would have sent them), distilled by `seed_demo` after the commit. Sleep,
+/// steps and mood are shared with the demo group as aggregates; energy stays private.
+/// Values come from a hash of member and day, so a demo looks the same wherever it is
+/// made; mood leans on the night's sleep and energy on the day before's steps (planted
+/// relations for the insights to find). Returns the members whose entries landed.
 async fn add_observations(
     tx: &mut Transaction<'_, Postgres>,
     now: DateTime<Utc>,
@@ -334,7 +348,9 @@ async fn add_observations(
              SELECT u.id AS user_id, d::date AS day,
                     abs(hashtext(u.email || d::date || 'sleep')) % 1000 / 1000.0 AS rs,
                     abs(hashtext(u.email || d::date || 'steps')) % 1000 / 1000.0 AS rp,
-                    abs(hashtext(u.email || d::date || 'mood')) % 1000 / 1000.0 AS rm
+                    abs(hashtext(u.email || d::date || 'mood')) % 1000 / 1000.0 AS rm,
+                    abs(hashtext(u.email || (d - interval '1 day')::date || 'steps')) % 1000 / 1000.0 AS rp_before,
+                    abs(hashtext(u.email || d::date || 'energy')) % 1000 / 1000.0 AS re
                FROM users u, generate_series($1::date - $2, $1::date - 1, interval '1 day') d
               WHERE u.is_demo AND NOT EXISTS (SELECT 1 FROM observations o WHERE o.user_id = u.id)
          )
@@ -344,7 +360,8 @@ async fn add_observations(
            FROM days, LATERAL (VALUES
              ('sleep', round(360 + rs * 150)::text, day::text || 'T07:00'),
              ('steps', round(3000 + rp * 9000)::text, day::text || 'T21:00'),
-             ('mood', (3 + round(rs * 3 + rm * 2))::text, day::text || 'T20:00')
+             ('mood', (3 + round(rs * 3 + rm * 2))::text, day::text || 'T20:00'),
+             ('energy', (1 + round(rp_before * 2 + re * 2))::text, day::text || 'T12:00')
            ) AS e(metric, value, at)
           ORDER BY user_id, day, e.metric",
     )

@@ -285,3 +285,242 @@ mod line_tests {
         assert_eq!(line(&[None, None], None, &[]), Line::default());
     }
 }
+
+pub const SCATTER_WIDTH: f64 = 640.0;
+pub const SCATTER_HEIGHT: f64 = 360.0;
+/// Left margin (the y values' labels) and bottom margin (the x values' and the x axis's
+/// name).
+pub const SCATTER_LEFT: f64 = 52.0;
+pub const SCATTER_BOTTOM: f64 = 40.0;
+const SCATTER_TOP: f64 = 8.0;
+const SCATTER_RIGHT: f64 = 12.0;
+
+/// A scatter plot's geometry, in a box of [`SCATTER_WIDTH`] × [`SCATTER_HEIGHT`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Scatter {
+    /// (x, y) of each point, in the order given.
+    pub dots: Vec<(f64, f64)>,
+    /// The fitted line's ends, clipped to the x range of the points.
+    pub fit: Option<((f64, f64), (f64, f64))>,
+    /// (position, value) of each tick along x and along y.
+    pub x_ticks: Vec<(f64, f64)>,
+    pub y_ticks: Vec<(f64, f64)>,
+}
+
+/// Lays out points (x, y) with the line y = intercept + slope · x (when given) on round
+/// ticks that cover them. Points that are not finite are left out.
+pub fn scatter(points: &[(f64, f64)], fit: Option<(f64, f64)>) -> Scatter {
+    let finite: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    let range = |values: &mut dyn Iterator<Item = f64>| {
+        values.fold(None, |acc: Option<(f64, f64)>, v| {
+            Some(acc.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
+        })
+    };
+    let (Some((x_low, x_high)), Some((y_low, y_high))) = (
+        range(&mut finite.iter().map(|p| p.0)),
+        range(&mut finite.iter().map(|p| p.1)),
+    ) else {
+        return Scatter::default();
+    };
+    let x_ticks = nice_ticks(x_low, x_high, 5);
+    let y_ticks = nice_ticks(y_low, y_high, 4);
+    let ends = |ticks: &[f64], low: f64, high: f64| {
+        (
+            ticks.first().copied().unwrap_or(low),
+            ticks.last().copied().unwrap_or(high),
+        )
+    };
+    let (x_first, x_last) = ends(&x_ticks, x_low, x_high);
+    let (y_first, y_last) = ends(&y_ticks, y_low, y_high);
+    let plot_width = SCATTER_WIDTH - SCATTER_LEFT - SCATTER_RIGHT;
+    let plot_height = SCATTER_HEIGHT - SCATTER_TOP - SCATTER_BOTTOM;
+    let x = |v: f64| SCATTER_LEFT + (v - x_first) / (x_last - x_first) * plot_width;
+    let y = |v: f64| SCATTER_TOP + (y_last - v) / (y_last - y_first) * plot_height;
+    let fit = fit
+        .filter(|(a, b)| a.is_finite() && b.is_finite() && x_high > x_low)
+        .map(|(intercept, slope)| {
+            // Clipped to the plot's y range as well, so the line never leaves the box.
+            let clip = |v: f64| v.clamp(y_first, y_last);
+            let at = |v: f64| (x(v), y(clip(intercept + slope * v)));
+            (at(x_low), at(x_high))
+        });
+    Scatter {
+        dots: finite.iter().map(|&(a, b)| (x(a), y(b))).collect(),
+        fit,
+        x_ticks: x_ticks.iter().map(|&t| (x(t), t)).collect(),
+        y_ticks: y_ticks.iter().map(|&t| (y(t), t)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod scatter_tests {
+    use super::*;
+
+    #[test]
+    fn a_scatter_places_points_and_the_fit_on_round_ticks() {
+        let chart = scatter(&[(0.0, 0.0), (10.0, 8.0), (5.0, 4.0)], Some((0.0, 0.8)));
+        // x ticks 0..10 by 2, y ticks 0..8 by 2: the plot runs x 52 to 628, y 320 to 8.
+        assert_eq!(chart.x_ticks.first(), Some(&(52.0, 0.0)));
+        assert_eq!(chart.x_ticks.last(), Some(&(628.0, 10.0)));
+        assert_eq!(chart.y_ticks.first(), Some(&(320.0, 0.0)));
+        assert_eq!(chart.y_ticks.last(), Some(&(8.0, 8.0)));
+        assert_eq!(
+            chart.dots,
+            vec![(52.0, 320.0), (628.0, 8.0), (340.0, 164.0)]
+        );
+        assert_eq!(chart.fit, Some(((52.0, 320.0), (628.0, 8.0))));
+    }
+
+    #[test]
+    fn odd_input_draws_without_dividing_by_zero() {
+        assert_eq!(scatter(&[], None), Scatter::default());
+        assert_eq!(scatter(&[(f64::NAN, 1.0)], None), Scatter::default());
+        // One point: a range is made around it; a fit over no x range is not drawn.
+        let one = scatter(&[(3.0, 3.0)], Some((0.0, 1.0)));
+        assert_eq!(one.dots.len(), 1);
+        assert!(one.dots[0].0.is_finite() && one.dots[0].1.is_finite());
+        assert_eq!(one.fit, None);
+        // A fit far outside the points' y range is clipped to the plot.
+        let steep = scatter(&[(0.0, 0.0), (1.0, 1.0)], Some((0.0, 100.0)));
+        let ((_, y1), (_, y2)) = steep.fit.unwrap();
+        assert!((8.0..=320.0).contains(&y1) && (8.0..=320.0).contains(&y2));
+    }
+}
+
+/// One week of a band chart: the group's 10th, 25th, 50th, 75th and 90th percentiles
+/// (absent when fewer than k members were counted) and the member's own mean.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WeekBand {
+    pub percentiles: Option<[f64; 5]>,
+    pub mine: Option<f64>,
+}
+
+/// A band chart's geometry, in the line chart's box ([`LINE_WIDTH`] × [`LINE_HEIGHT`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Band {
+    pub weeks: Vec<BandSlot>,
+    /// The member's weekly means: path data (gaps where a week has none) and points.
+    pub me: String,
+    pub my_points: Vec<(f64, f64)>,
+    pub y_ticks: Vec<(f64, f64)>,
+    /// (x, week index) of each labelled week.
+    pub x_ticks: Vec<(f64, usize)>,
+}
+
+/// One week's bar: its left edge and width, and the y of the 90th, 75th, 50th, 25th and
+/// 10th percentiles (top to bottom).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BandSlot {
+    pub x: f64,
+    pub width: f64,
+    pub ys: [f64; 5],
+}
+
+/// Lays out weekly bands as bars, one slot per week, with the member's means as a line
+/// through the slots' centres, on y ticks that cover both.
+pub fn band(weeks: &[WeekBand]) -> Band {
+    let values: Vec<f64> = weeks
+        .iter()
+        .flat_map(|w| w.percentiles.into_iter().flatten().chain(w.mine))
+        .filter(|v| v.is_finite())
+        .collect();
+    let (Some(low), Some(high)) = (
+        values.iter().copied().reduce(f64::min),
+        values.iter().copied().reduce(f64::max),
+    ) else {
+        return Band::default();
+    };
+    let ticks = nice_ticks(low, high, 4);
+    let (bottom, top) = (
+        ticks.first().copied().unwrap_or(low),
+        ticks.last().copied().unwrap_or(high),
+    );
+    let plot_height = LINE_HEIGHT - LINE_TOP - LINE_BOTTOM;
+    let y = |v: f64| LINE_TOP + (top - v) / (top - bottom) * plot_height;
+    let slot = (LINE_WIDTH - LINE_LEFT - LINE_RIGHT) / weeks.len().max(1) as f64;
+    let centre = |i: usize| LINE_LEFT + (i as f64 + 0.5) * slot;
+    let every = weeks.len().div_ceil(6).max(1);
+    Band {
+        weeks: weeks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| {
+                let p = w.percentiles.filter(|p| p.iter().all(|v| v.is_finite()))?;
+                Some(BandSlot {
+                    x: LINE_LEFT + (i as f64 + 0.2) * slot,
+                    width: 0.6 * slot,
+                    ys: [y(p[4]), y(p[3]), y(p[2]), y(p[1]), y(p[0])],
+                })
+            })
+            .collect(),
+        me: path(
+            weeks
+                .iter()
+                .enumerate()
+                .map(|(i, w)| w.mine.filter(|v| v.is_finite()).map(|v| (centre(i), y(v)))),
+        ),
+        my_points: weeks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| w.mine.filter(|v| v.is_finite()).map(|v| (centre(i), y(v))))
+            .collect(),
+        y_ticks: ticks.iter().map(|&t| (y(t), t)).collect(),
+        x_ticks: (0..weeks.len())
+            .rev()
+            .step_by(every)
+            .map(|i| (centre(i), i))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod band_tests {
+    use super::*;
+
+    #[test]
+    fn a_band_chart_draws_bars_where_the_group_was_counted_and_my_line_through_them() {
+        let weeks = [
+            WeekBand {
+                percentiles: Some([2.0, 4.0, 5.0, 6.0, 8.0]),
+                mine: Some(6.0),
+            },
+            WeekBand {
+                percentiles: None,
+                mine: Some(10.0),
+            },
+            WeekBand {
+                percentiles: Some([0.0, 2.0, 3.0, 4.0, 6.0]),
+                mine: None,
+            },
+            WeekBand {
+                percentiles: Some([2.0, 4.0, 5.0, 6.0, 8.0]),
+                mine: Some(4.0),
+            },
+        ];
+        let chart = band(&weeks);
+        // Ticks 0..10 by 2: y 216 (0) to 8 (10); four slots of 145 from x 52.
+        assert_eq!(chart.y_ticks.first(), Some(&(216.0, 0.0)));
+        assert_eq!(chart.y_ticks.last(), Some(&(8.0, 10.0)));
+        assert_eq!(
+            chart.weeks.len(),
+            3,
+            "no bar for a week counted by fewer than k"
+        );
+        let first = &chart.weeks[0];
+        let round = |v: f64| (v * 10.0).round() / 10.0;
+        assert_eq!((round(first.x), round(first.width)), (81.0, 87.0));
+        // 90th at the top, 10th at the bottom.
+        assert_eq!(first.ys.map(round), [49.6, 91.2, 112.0, 132.8, 174.4]);
+        assert_eq!(chart.my_points.len(), 3);
+        // My line breaks at the week without a value of mine.
+        assert_eq!(chart.me.matches('M').count(), 2, "{}", chart.me);
+        assert_eq!(band(&[]), Band::default());
+    }
+}

@@ -55,7 +55,7 @@ pub struct InsightItem {
     pub sentence: String,
     /// "r = 0.62, n = 41 days, q = 0.003"
     pub numbers: String,
-    /// Where its evidence is: the page of the metric it is about.
+    /// Where its evidence is: the pair's page (scatter plot and numbers).
     pub href: String,
     /// First shown in the last 7 days.
     pub new: bool,
@@ -117,6 +117,20 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
         nudges,
     } = data;
     let empty = cards.is_empty();
+    // The insights shown are recorded as seen once, by the browser (a read records
+    // nothing): Measure's count of how often each kind is shown.
+    let shown: Vec<String> = insights.iter().map(|i| i.id.to_string()).collect();
+    if !shown.is_empty() {
+        let ids = shown.join(",");
+        Effect::new(move |done: Option<()>| {
+            if done.is_none() {
+                let ids = ids.clone();
+                leptos::task::spawn_local(async move {
+                    let _ = super::record_impressions(ids).await;
+                });
+            }
+        });
+    }
     view! {
         <h1>"Hello, " {display_name}</h1>
         <p class="muted">
@@ -340,8 +354,8 @@ pub mod ssr {
             .collect();
 
         // The feed: new this week first, then the strongest.
-        let rows: Vec<(i64, String, Vec<String>, serde_json::Value, bool)> = sqlx::query_as(
-            "SELECT id, sentence, metrics, numbers, first_shown > now() - interval '7 days'
+        let rows: Vec<(i64, String, Vec<String>, i16, serde_json::Value, bool)> = sqlx::query_as(
+            "SELECT id, sentence, metrics, lag_days, numbers, first_shown > now() - interval '7 days'
                FROM insights WHERE user_id = $1
               ORDER BY first_shown > now() - interval '7 days' DESC,
                        abs((numbers->>'pearson_r')::float8) DESC, id
@@ -352,7 +366,7 @@ pub mod ssr {
         .await?;
         let insights = rows
             .into_iter()
-            .map(|(id, sentence, metrics, numbers, new)| {
+            .map(|(id, sentence, metrics, lag, numbers, new)| {
                 let number = |field: &str| numbers.get(field).and_then(serde_json::Value::as_f64);
                 let mut parts = Vec::new();
                 if let Some(r) = number("pearson_r") {
@@ -364,16 +378,15 @@ pub mod ssr {
                 if let Some(q) = number("q") {
                     parts.push(format!("q {}", significant(q)));
                 }
-                let about = metrics
-                    .iter()
-                    .find(|key| key.as_str() != MEETUPS)
-                    .cloned()
-                    .unwrap_or_default();
+                let href = match metrics.as_slice() {
+                    [a, b] => crate::insights::pairs::ssr::pair_href(a, b, lag),
+                    _ => "/insights".to_string(),
+                };
                 InsightItem {
                     id,
                     sentence,
                     numbers: parts.join(", "),
-                    href: format!("/track/{}", urlencoding::encode(&about)),
+                    href,
                     new,
                 }
             })

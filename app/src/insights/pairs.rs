@@ -24,7 +24,7 @@ pub struct PairRow {
     pub p_adj: String,
     pub q: String,
     pub shown: bool,
-    /// The page of the pair's first metric (of the second when the first is meetups).
+    /// The pair's page: its scatter plot and numbers.
     pub href: String,
 }
 
@@ -216,7 +216,7 @@ pub mod ssr {
             .filter(|(a, b, ..)| metric.is_empty() || *a == metric || *b == metric)
             .filter(|row| !shown_only || row.9)
             .map(|(a, b, lag, n, r, rho, n_eff, p_adj, q, shown)| {
-                let about = if a == MEETUPS { &b } else { &a };
+                let href = pair_href(&a, &b, lag);
                 PairRow {
                     pair: format!(
                         "{} {} {}",
@@ -236,7 +236,7 @@ pub mod ssr {
                     p_adj: small(p_adj),
                     q: small(q),
                     shown,
-                    href: format!("/track/{}", urlencoding::encode(about)),
+                    href,
                 }
             })
             .collect();
@@ -252,6 +252,15 @@ pub mod ssr {
                 thresholds.max_q, thresholds.min_abs_r
             ),
         })
+    }
+
+    /// The address of a pair's page.
+    pub fn pair_href(a: &str, b: &str, lag: i16) -> String {
+        format!(
+            "/insights/{}/{}/{lag}",
+            urlencoding::encode(a),
+            urlencoding::encode(b)
+        )
     }
 
     /// A probability for a table: "< 0.001" or three decimals.

@@ -439,9 +439,10 @@ fn MetricView(data: MetricData, actions: MetricActions) -> impl IntoView {
         </div>
         {data.chart.clone().map(|chart| view! {
             <section class="chart-section" aria-label="Chart">
-                <crate::insights::line::LineChartView chart />
+                <crate::insights::svg::ChartView chart />
             </section>
-        })}
+        }.into_any())}
+        {view! { <crate::insights::band::GroupBands bands=data.groups.clone() /> }.into_any()}
         <section class="history" aria-labelledby="history-heading">
             <h2 id="history-heading">"History"</h2>
             <form method="get" class="filters" action=format!("/track/{key}")>

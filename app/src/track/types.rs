@@ -104,7 +104,9 @@ pub struct MetricData {
     pub page: i64,
     pub pages: i64,
     /// The daily values of the filter's dates (up to the last 90 days without), charted.
-    pub chart: Option<crate::insights::line::LineChart>,
+    pub chart: Option<crate::insights::svg::Chart>,
+    /// Me against the group: one per group the member shares the metric with.
+    pub groups: Vec<crate::insights::band::GroupBand>,
     /// The filter as given (dates, `YYYY-MM-DD`) and the note search.
     pub from: String,
     pub to: String,

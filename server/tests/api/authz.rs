@@ -337,6 +337,8 @@ const MATRIX: &[Row] = &[
     ("insights page", Request::Get("/insights"), ACCOUNT_PAGE),
     ("get_dashboard", Request::Function("get_dashboard", &[]), ACCOUNT),
     ("get_pairs", Request::Function("get_pairs", &[("metric", "mood"), ("shown", "1")]), ACCOUNT),
+    ("a pair's page", Request::Get("/insights/steps/mood/0"), OWNER_ONLY_PAGE),
+    ("get_pair", Request::Function("get_pair", &[("a", "steps"), ("b", "mood"), ("lag", "0")]), OWNER_ONLY),
     ("log_entry", Request::Function("log_entry", &[("metric", "mood"), ("value", "6"), ("key", "matrix")]), ACCOUNT),
     ("get_metric_page (built-in)", Request::Function("get_metric_page", &[("key", "mood")]), ACCOUNT),
     ("get_metric_page (the owner's)", Request::Function("get_metric_page", &[("key", "{metric}")]), OWNER_ONLY),
@@ -356,6 +358,7 @@ const MATRIX: &[Row] = &[
     ("exclude_entry", Request::Function("exclude_entry", &[("id", "{observation}"), ("excluded", "true")]), OWNER_ONLY),
     ("record_insight_event", Request::Function("record_insight_event",
         &[("insight_id", "{insight}"), ("kind", "useful")]), OWNER_ONLY),
+    ("record_impressions", Request::Function("record_impressions", &[("ids", "{insight}")]), OWNER_ONLY),
 
     // Imports: each member's own.
     ("import page", Request::Get("/track/import"), ACCOUNT_PAGE),
@@ -597,6 +600,15 @@ async fn template() -> Template {
         &pool,
         "INSERT INTO metrics (owner_id, key, name, kind, unit, display_unit, aggregate, min_value, max_value)
          VALUES ($1, 'owned-metric', 'Xyzzy baths', 'yes_no', 'yes/no', 'yes/no', 'sum', 0, 1) RETURNING id",
+        owner,
+    )
+    .await;
+    scalar(
+        &pool,
+        "INSERT INTO pair_tests (user_id, a, b, lag_days, n, pearson_r, pearson_p, spearman_r,
+                                 spearman_p, n_eff, p_adj, q, shown)
+         VALUES ($1, 'steps', 'mood', 0, 20, 0.6, 0.01, 0.5, 0.02, 18, 0.01, 0.02, true)
+         RETURNING n::bigint",
         owner,
     )
     .await;

@@ -802,6 +802,20 @@ fn specs() -> Vec<Spec> {
             ],
         ),
         spec(
+            "get_pair",
+            Member,
+            vec![
+                req("a", Lenient, "steps"),
+                req("b", Lenient, "mood"),
+                req("lag", Lenient, "0"),
+            ],
+        ),
+        spec(
+            "record_impressions",
+            Member,
+            vec![req("ids", Lenient, "{insight}")],
+        ),
+        spec(
             "record_insight_event",
             Member,
             vec![
@@ -1001,6 +1015,16 @@ async fn world() -> World {
     let import = scalar(
         "INSERT INTO imports (user_id, kind, filename, size_bytes, sha256)
          VALUES ($1, 'csv', 'x.csv', $2, '') RETURNING id",
+        member_id,
+        0,
+    )
+    .await;
+    // A tested pair, for get_pair's baseline.
+    scalar(
+        "INSERT INTO pair_tests (user_id, a, b, lag_days, n, pearson_r, pearson_p, spearman_r,
+                                 spearman_p, n_eff, p_adj, q, shown)
+         VALUES ($1, 'steps', 'mood', $2::int, 20, 0.6, 0.01, 0.5, 0.02, 18, 0.01, 0.02, true)
+         RETURNING n::bigint",
         member_id,
         0,
     )

@@ -57,7 +57,7 @@ async fn the_dashboard_shows_a_member_their_cards_insights_and_nudges_only() {
     assert!(!insights.is_empty(), "{board}");
     let first = &insights[0];
     assert!(first["numbers"].as_str().unwrap().contains("n = "));
-    assert!(first["href"].as_str().unwrap().starts_with("/track/"));
+    assert!(first["href"].as_str().unwrap().starts_with("/insights/"));
     // Another member sees their own, empty dashboard; a visitor is asked to log in.
     let other = app.member("other@example.org", "Other").await;
     let (status, theirs) = dashboard(&app, &other).await;
@@ -248,4 +248,243 @@ async fn every_tested_pair_is_listed_with_its_numbers_and_the_filter_works() {
         .await
         .unwrap();
     assert!(html.contains("Every pair tested") && html.contains("Steps → energy"));
+}
+
+#[tokio::test]
+async fn a_pairs_page_plots_the_days_it_was_tested_on_and_records_votes() {
+    let app = TestApp::spawn().await;
+    let (client, who) = app.member_in_zone("ria@example.org", "Ria", "UTC").await;
+    let (_, write) = token(&app, &client, "write").await;
+    sixty_days(&app, &write, 7).await;
+    app.run_jobs().await;
+    let (n, r): (i32, f64) = sqlx::query_as(
+        "SELECT n, pearson_r FROM pair_tests
+          WHERE user_id = $1 AND a = 'steps' AND b = 'energy' AND lag_days = 1 AND shown",
+    )
+    .bind(who)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let pair_of = |client: &reqwest::Client, lag: &'static str| {
+        let client = client.clone();
+        let app = &app;
+        async move {
+            let response = app
+                .call(
+                    &client,
+                    "get_pair",
+                    &[("a", "steps"), ("b", "energy"), ("lag", lag)],
+                )
+                .await;
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, pair) = pair_of(&client, "1").await;
+    assert_eq!(status, 200, "{pair}");
+    assert_eq!(pair["title"], "Steps → energy, 1 day later");
+    assert!(pair["verdict"].as_str().unwrap().starts_with("Shown"));
+    let insight = pair["insight"][0]
+        .as_i64()
+        .expect("the shown pair's insight");
+    assert!(pair["insight"][1].as_str().unwrap().contains("energy"));
+    // A dot and a table row for each day tested; the days plotted are the days tested:
+    // their correlation is the stored r (up to the table's rounding).
+    let chart = &pair["chart"];
+    assert_eq!(chart["dots"].as_array().unwrap().len(), n as usize);
+    let rows = chart["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), n as usize);
+    let number = |v: &Value| v.as_str().unwrap().replace(',', "").parse::<f64>().unwrap();
+    let xs: Vec<f64> = rows.iter().map(|row| number(&row["cells"][1])).collect();
+    let ys: Vec<f64> = rows.iter().map(|row| number(&row["cells"][2])).collect();
+    let plotted = app::stats::pearson(&xs, &ys).unwrap().r;
+    assert!(
+        (plotted - r).abs() < 0.01,
+        "plotted r {plotted}, tested r {r}"
+    );
+    let paths = chart["paths"].as_array().unwrap();
+    assert!(paths.iter().any(|p| p["class"] == "chart-fit"), "{chart}");
+    assert!(chart["summary"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{n} days")));
+    assert_eq!(pair["vote"], Value::Null);
+
+    // The page reads without JavaScript and records nothing by being read.
+    let events = |app: &TestApp| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, i64)>(
+                "SELECT kind, count(*) FROM insight_events WHERE user_id = $1 GROUP BY kind ORDER BY kind",
+            )
+            .bind(who)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let html = client
+        .get(format!("{}/insights/steps/energy/1", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("chart-dot") && html.contains("Was this useful?"));
+    assert!(events(&app).await.is_empty());
+
+    // A vote, and impressions, are recorded and shown.
+    let voted = app
+        .call(
+            &client,
+            "record_insight_event",
+            &[("insight_id", &insight.to_string()), ("kind", "useful")],
+        )
+        .await;
+    assert_eq!(voted.status(), 200);
+    let (_, pair) = pair_of(&client, "1").await;
+    assert_eq!(pair["vote"], "useful");
+    let seen = app
+        .call(
+            &client,
+            "record_impressions",
+            &[("ids", &insight.to_string())],
+        )
+        .await;
+    assert_eq!(seen.status(), 200);
+    let odd = app
+        .call(&client, "record_impressions", &[("ids", "1,x")])
+        .await;
+    assert_eq!(odd.status(), 400);
+    assert_eq!(
+        events(&app).await,
+        vec![("impression".to_string(), 1), ("useful".to_string(), 1)]
+    );
+
+    // A pair not tested, a lag out of range, and another member: not found.
+    let (status, _) = pair_of(&client, "7").await;
+    assert_eq!(status, 404);
+    let other = app.member("nosy@example.org", "Nosy").await;
+    let (status, _) = pair_of(&other, "1").await;
+    assert_eq!(status, 404);
+    let theirs = app
+        .call(
+            &other,
+            "record_impressions",
+            &[("ids", &insight.to_string())],
+        )
+        .await;
+    assert_eq!(theirs.status(), 404);
+    assert_eq!(events(&app).await.len(), 2);
+}
+
+#[tokio::test]
+async fn me_against_the_group_draws_published_bands_and_says_why_one_is_withheld() {
+    let app = TestApp::spawn().await;
+    let group_id: i64 = sqlx::query_scalar(
+        "INSERT INTO groups (slug, name, time_zone) VALUES ('banders', 'Banders', 'UTC') RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    // Five members sleep 400 + 10 i minutes a night for 30 days and share it; two of them
+    // also share their weight (fewer than k = 5).
+    let mut clients = Vec::new();
+    for i in 1..=5i64 {
+        let (client, id) = app
+            .member_in_zone(&format!("b{i}@example.org"), &format!("B{i}"), "UTC")
+            .await;
+        sqlx::query("INSERT INTO memberships (group_id, user_id) VALUES ($1, $2)")
+            .bind(group_id)
+            .bind(id)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO daily_values (user_id, metric_id, day, value, count)
+             SELECT $1, m.id, current_date - g, CASE m.key WHEN 'sleep' THEN 400 + 10 * $2 ELSE 60 + $2 END, 1
+               FROM metrics m, generate_series(0, 29) g
+              WHERE m.owner_id IS NULL AND m.key IN ('sleep', 'weight')",
+        )
+        .bind(id)
+        .bind(i as f64)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO metric_shares (user_id, metric_id, group_id, level)
+             SELECT $1, id, $2, 'aggregate' FROM metrics
+              WHERE owner_id IS NULL AND (key = 'sleep' OR (key = 'weight' AND $3))",
+        )
+        .bind(id)
+        .bind(group_id)
+        .bind(i <= 2)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        clients.push(client);
+    }
+    app::pipeline::compute::group::GroupFigures { group_id }
+        .run(&app.pool)
+        .await
+        .unwrap();
+    let page = |client: reqwest::Client, key: &'static str| {
+        let app = &app;
+        async move {
+            let response = app.call(&client, "get_metric_page", &[("key", key)]).await;
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+
+    let sleep = page(clients[0].clone(), "sleep").await;
+    let groups = sleep["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{sleep}");
+    let band = &groups[0];
+    assert_eq!(band["group_name"], "Banders");
+    assert_eq!(band["withheld"], Value::Null);
+    // The shortest sleeper of five stands at the 20th percentile (scipy's "rank" kind).
+    assert_eq!(
+        band["standing"],
+        "Over the last 28 days your mean is at the 20th percentile of the 5 members counted."
+    );
+    let chart = &band["chart"];
+    // The weeks with 30 days of data have bars; the member's own line runs through them.
+    let path = |class: &str| {
+        chart["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["class"] == class)
+            .map(|p| p["d"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let bars = path("band-outer").matches('Z').count();
+    assert!((4..=6).contains(&bars), "{bars} weekly bars: {chart}");
+    assert_eq!(path("band-inner").matches('Z').count(), bars);
+    assert_eq!(chart["dots"].as_array().unwrap().len(), bars);
+    assert!(chart["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("Sleep per week"));
+    // The table: twelve weeks, the older ones counted by fewer than k.
+    let rows = chart["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 12);
+    assert!(rows.iter().any(|row| row["cells"][2] == "fewer than k"));
+
+    // Weight, shared by two: withheld, with the reason, and no numbers.
+    let weight = page(clients[0].clone(), "weight").await;
+    assert_eq!(
+        weight["groups"][0]["withheld"],
+        "shared by 2 members; shown from 5"
+    );
+    assert_eq!(weight["groups"][0]["chart"], Value::Null);
+    assert_eq!(weight["groups"][0]["standing"], Value::Null);
+    // A member who keeps weight private sees no comparison for it.
+    let private = page(clients[4].clone(), "weight").await;
+    assert_eq!(private["groups"], serde_json::json!([]));
 }

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::errors::{invalid, not_found, AppError};
-use crate::insights::line::LineChart;
+use crate::insights::svg::Chart;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgPool;
 
@@ -100,8 +100,10 @@ pub async fn metric_data(
     ?;
     let latest = latest(&pool, user.id).await?;
     let chart = chart(&pool, user.id, &metric, &zone, now, from_day, to_day).await?;
+    let groups = crate::insights::band::ssr::bands(&pool, user.id, &metric).await?;
     Ok(MetricData {
         chart,
+        groups,
         metric: view_of(&metric, latest.get(&metric.id), &zone, now),
         now_local: local_input(now, &zone),
         time_zone: zone,
@@ -134,7 +136,7 @@ async fn chart(
     now: DateTime<Utc>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-) -> Result<Option<LineChart>, AppError> {
+) -> Result<Option<Chart>, AppError> {
     use crate::insights::line::ssr::{build, MAX_DAYS};
     let today = zone
         .parse::<chrono_tz::Tz>()
