@@ -33,7 +33,7 @@ const TARGET: Record<string, number> = {
  */
 const CEILING: Record<string, number> = {
   "/": TARGET["/"],
-  "/track": 320 * KB,
+  "/track": 300 * KB,
   "/events/{id}": TARGET["/events/{id}"],
   "/track/{metric}": TARGET["/track/{metric}"],
   "/dashboard": TARGET["/dashboard"],

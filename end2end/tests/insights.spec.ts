@@ -1,0 +1,130 @@
+import { test, expect, type Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import AxeBuilder from "@axe-core/playwright";
+
+const repo = resolve(__dirname, "../..");
+const bin = process.env.COHORT_BIN ?? join(repo, "target/release/cohort");
+
+/**
+ * The demo organizer, logged in: the password is the one `cohort seed-demo
+ * --reset-demo-password` prints, as an operator would get it.
+ */
+let demo: { email: string; password: string } | undefined;
+function demoLogin() {
+  if (!demo) {
+    const out = execFileSync(bin, ["seed-demo", "--data-dir", process.env.COHORT_E2E_DATA_DIR!, "--reset-demo-password"], {
+      encoding: "utf8",
+    });
+    const found = out.match(/Demo log-in: (\S+@demo\.cohort\.invalid) \(organizer\).*password (\S+)/);
+    expect(found, out).not.toBeNull();
+    demo = { email: found![1], password: found![2] };
+  }
+  return demo;
+}
+
+async function logIn(page: Page, baseURL: string) {
+  const { email, password } = demoLogin();
+  const origin = new URL(baseURL).origin;
+  const response = await page.request.post(`${origin}/api/login`, {
+    headers: { Origin: origin, Accept: "application/json" },
+    form: { email, password },
+  });
+  expect(response.status()).toBe(200);
+}
+
+/** The page's code has loaded and hydrated it (set by `app/hydrate/`). */
+async function hydrated(page: Page) {
+  await page.waitForFunction(() => (window as any).__cohortHydrated === true);
+}
+
+/** The page's insights, once the pipeline has computed the demo's (it runs in the background). */
+async function dashboardWithInsights(page: Page) {
+  await expect(async () => {
+    await page.goto("/dashboard");
+    await expect(page.locator(".insight").first()).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 60_000 });
+}
+
+test("the demo organizer sees insights, opens one's evidence and says it was useful", async ({ page, baseURL }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto("/");
+  await logIn(page, baseURL!);
+  await dashboardWithInsights(page);
+  const insight = page.locator(".insight").first();
+  await expect(insight.locator(".sentence")).toContainText(/ r = /);
+  await hydrated(page);
+
+  await insight.getByRole("link", { name: "See the data" }).click();
+  await expect(page).toHaveURL(/\/insights\/[^/]+\/[^/]+\/\d$/);
+  await hydrated(page);
+  const chart = page.locator("figure.scatter-chart svg");
+  await expect(chart).toHaveAttribute("aria-label", /^Each dot is one of \d+ days/);
+  const dots = await page.locator("circle.chart-dot").count();
+  expect(dots).toBeGreaterThanOrEqual(14);
+  await expect(page.locator("path.chart-fit")).toHaveCount(1);
+  await expect(page.getByText("Shown as an insight")).toBeVisible();
+  // The data behind the chart: a row per dot.
+  await page.getByText("Show the data").click();
+  await expect(page.locator(".chart-data tbody tr")).toHaveCount(dots);
+
+  await page.getByRole("button", { name: "Useful", exact: true }).click();
+  await expect(page.getByText("You found this useful.")).toBeVisible();
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByText("You found this useful.")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Useful", exact: true })).toHaveAttribute("aria-pressed", "true");
+
+  // From the list of every pair tested to a pair's page and back.
+  await page.getByRole("link", { name: "Every pair tested" }).click();
+  await expect(page).toHaveURL(/\/insights$/);
+  await expect(page.locator("table.pairs tbody tr").first()).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+/** The main pages, for the accessibility check and the screenshots. */
+async function mainPages(page: Page): Promise<[string, string][]> {
+  await page.goto("/groups/qs-north-bay");
+  const event = await page.locator("a[href^='/events/']").first().getAttribute("href");
+  await dashboardWithInsights(page);
+  const pair = await page.locator(".insight").first().getByRole("link", { name: "See the data" }).getAttribute("href");
+  return [
+    ["home", "/"],
+    ["group", "/groups/qs-north-bay"],
+    ["event", event!],
+    ["quick-log", "/track"],
+    ["dashboard", "/dashboard"],
+    ["metric", "/track/sleep"],
+    ["insights", "/insights"],
+    ["pair", pair!],
+  ];
+}
+
+test("the main pages have no serious or critical accessibility violation (axe-core), and their screenshots are saved", async ({ page, baseURL }, info) => {
+  test.setTimeout(240_000);
+  await page.goto("/");
+  await logIn(page, baseURL!);
+  const pages = await mainPages(page);
+  const dir = join(__dirname, "..", "screenshots");
+  mkdirSync(dir, { recursive: true });
+  const problems: string[] = [];
+  // Each page light and dark (the colours follow prefers-color-scheme).
+  for (const scheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const [name, path] of pages) {
+      await page.goto(path);
+      await hydrated(page);
+      const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+      for (const violation of results.violations) {
+        if (violation.impact === "serious" || violation.impact === "critical") {
+          const where = violation.nodes.slice(0, 3).map((node) => node.target.join(" ")).join("; ");
+          problems.push(`${name} (${path}, ${scheme}): ${violation.id} [${violation.impact}] ${violation.help} at ${where}`);
+        }
+      }
+      await page.screenshot({ path: join(dir, `${info.project.name}-${name}-${scheme}.png`), fullPage: true });
+    }
+  }
+  expect(problems).toEqual([]);
+});
