@@ -524,3 +524,229 @@ mod band_tests {
         assert_eq!(band(&[]), Band::default());
     }
 }
+
+/// A calendar heatmap's cell size and gap, and its margins (weekday names on the left,
+/// month names on top).
+pub const CAL_CELL: f64 = 11.0;
+pub const CAL_STEP: f64 = 13.0;
+pub const CAL_LEFT: f64 = 34.0;
+pub const CAL_TOP: f64 = 18.0;
+
+/// A calendar heatmap: one cell per day in weeks (columns, Monday on top), shaded in
+/// five levels: 0 for a day without a value, 1 to 4 by the quartiles of the values.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Calendar {
+    /// Path data of the cells of each level (0 to 4).
+    pub levels: [String; 5],
+    /// (x, first day of the month) of each month that starts in the range.
+    pub months: Vec<(f64, chrono::NaiveDate)>,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// Lays out the days from `from` to `to` (values by day, any order) as a calendar.
+pub fn calendar(
+    values: &std::collections::BTreeMap<chrono::NaiveDate, f64>,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Calendar {
+    use chrono::Datelike;
+    if to < from {
+        return Calendar::default();
+    }
+    let present: Vec<f64> = values
+        .range(from..=to)
+        .map(|(_, v)| *v)
+        .filter(|v| v.is_finite())
+        .collect();
+    let cuts = crate::stats::percentiles(&present, &[25.0, 50.0, 75.0]).unwrap_or_default();
+    let level = |v: f64| 1 + cuts.iter().filter(|c| v > **c).count();
+    let first_monday = from - chrono::TimeDelta::days(from.weekday().num_days_from_monday() as i64);
+    let mut levels: [String; 5] = Default::default();
+    let mut months = Vec::new();
+    let mut weeks = 0;
+    for day in from.iter_days().take_while(|d| *d <= to) {
+        let week = (day - first_monday).num_days() / 7;
+        weeks = weeks.max(week + 1);
+        let x = CAL_LEFT + week as f64 * CAL_STEP;
+        let y = CAL_TOP + day.weekday().num_days_from_monday() as f64 * CAL_STEP;
+        let l = values
+            .get(&day)
+            .filter(|v| v.is_finite())
+            .map_or(0, |v| level(*v));
+        let cell = &mut levels[l];
+        if !cell.is_empty() {
+            cell.push(' ');
+        }
+        cell.push_str(&format!(
+            "M{x:.0},{y:.0} h{CAL_CELL} v{CAL_CELL} h-{CAL_CELL} Z"
+        ));
+        if day.day() == 1 {
+            months.push((x, day));
+        }
+    }
+    Calendar {
+        levels,
+        months,
+        width: CAL_LEFT + weeks as f64 * CAL_STEP,
+        height: CAL_TOP + 7.0 * CAL_STEP,
+    }
+}
+
+/// Bars from a zero baseline in the line chart's box: (x, width, top y) of each value
+/// (`None`: no bar) and the y ticks.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Bars {
+    pub bars: Vec<Option<(f64, f64, f64)>>,
+    /// The baseline's y.
+    pub base: f64,
+    /// The centre of each slot, for its label.
+    pub centres: Vec<f64>,
+    pub y_ticks: Vec<(f64, f64)>,
+}
+
+/// Lays out one bar per value, slots evenly across the plot, from zero (or from the
+/// lowest value when all are negative) to the value.
+pub fn bars(values: &[Option<f64>], gap: f64) -> Bars {
+    let present: Vec<f64> = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let (Some(low), Some(high)) = (
+        present.iter().copied().reduce(f64::min),
+        present.iter().copied().reduce(f64::max),
+    ) else {
+        return Bars::default();
+    };
+    let ticks = nice_ticks(low.min(0.0), high.max(0.0), 4);
+    let (bottom, top) = (
+        ticks.first().copied().unwrap_or(low),
+        ticks.last().copied().unwrap_or(high),
+    );
+    let plot_height = LINE_HEIGHT - LINE_TOP - LINE_BOTTOM;
+    let y = |v: f64| LINE_TOP + (top - v) / (top - bottom) * plot_height;
+    let slot = (LINE_WIDTH - LINE_LEFT - LINE_RIGHT) / values.len().max(1) as f64;
+    let base = y(0.0f64.clamp(bottom, top));
+    Bars {
+        bars: values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.filter(|v| v.is_finite()).map(|v| {
+                    let x = LINE_LEFT + i as f64 * slot + gap * slot / 2.0;
+                    (x, slot * (1.0 - gap), y(v))
+                })
+            })
+            .collect(),
+        base,
+        centres: (0..values.len())
+            .map(|i| LINE_LEFT + (i as f64 + 0.5) * slot)
+            .collect(),
+        y_ticks: ticks.iter().map(|&t| (y(t), t)).collect(),
+    }
+}
+
+/// Histogram bins: about `count` of them, of a round width, covering the values.
+/// Returns (lower edge, width, how many).
+pub fn histogram(values: &[f64], count: usize) -> Vec<(f64, f64, usize)> {
+    let present: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let (Some(low), Some(high)) = (
+        present.iter().copied().reduce(f64::min),
+        present.iter().copied().reduce(f64::max),
+    ) else {
+        return Vec::new();
+    };
+    let edges = nice_ticks(low, if high > low { high } else { low + 1.0 }, count);
+    let width = match edges.as_slice() {
+        [a, b, ..] => b - a,
+        _ => return Vec::new(),
+    };
+    let first = edges[0];
+    let bins = edges.len().saturating_sub(1).max(1);
+    let mut counts = vec![0usize; bins];
+    for v in present {
+        // The last bin includes its upper edge.
+        let i = (((v - first) / width).floor() as usize).min(bins - 1);
+        counts[i] += 1;
+    }
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (first + i as f64 * width, width, n))
+        .collect()
+}
+
+#[cfg(test)]
+mod more_chart_tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use std::collections::BTreeMap;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_calendar_has_a_cell_per_day_in_week_columns_and_levels_by_quartile() {
+        // Wed 2 Dec 2026 to Sun 13 Dec: 12 days over two weeks; 8 with values 1..8.
+        let values: BTreeMap<NaiveDate, f64> = (0..8)
+            .map(|i| {
+                (
+                    day("2026-12-02") + chrono::TimeDelta::days(i),
+                    (i + 1) as f64,
+                )
+            })
+            .collect();
+        let cal = calendar(&values, day("2026-12-02"), day("2026-12-13"));
+        let cells: usize = cal.levels.iter().map(|l| l.matches('Z').count()).sum();
+        assert_eq!(cells, 12);
+        assert_eq!(
+            cal.levels[0].matches('Z').count(),
+            4,
+            "days without a value"
+        );
+        for level in 1..=4 {
+            assert_eq!(cal.levels[level].matches('Z').count(), 2, "level {level}");
+        }
+        // Wednesday of the first week is the third row of the first column.
+        assert!(cal.levels[1].starts_with("M34,44 "), "{}", cal.levels[1]);
+        assert_eq!(cal.width, 34.0 + 2.0 * 13.0);
+        assert!(cal.months.is_empty());
+        assert_eq!(
+            calendar(&values, day("2026-12-02"), day("2026-12-01")),
+            Calendar::default()
+        );
+    }
+
+    #[test]
+    fn bars_start_at_zero_and_skip_missing_values() {
+        let chart = bars(&[Some(2.0), None, Some(8.0), Some(10.0)], 0.2);
+        assert_eq!(chart.bars.len(), 4);
+        assert!(chart.bars[1].is_none());
+        let (_, _, top) = chart.bars[3].unwrap();
+        assert_eq!(top, 8.0);
+        assert_eq!(chart.base, 216.0);
+        assert_eq!(chart.centres.len(), 4);
+        assert_eq!(bars(&[None], 0.2), Bars::default());
+    }
+
+    #[test]
+    fn histogram_bins_are_round_and_count_every_value() {
+        let bins = histogram(&[1.0, 2.5, 3.0, 9.9, 10.0], 5);
+        assert_eq!(bins.iter().map(|b| b.2).sum::<usize>(), 5);
+        assert_eq!(bins[0].0, 0.0);
+        assert_eq!(bins[0].1, 2.0);
+        assert_eq!(
+            bins.last().unwrap().2,
+            2,
+            "10 falls in the last bin: {bins:?}"
+        );
+        assert!(histogram(&[], 5).is_empty());
+        assert_eq!(
+            histogram(&[4.0, 4.0], 5).iter().map(|b| b.2).sum::<usize>(),
+            2
+        );
+    }
+}

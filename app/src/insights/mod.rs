@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod line;
 pub mod pair;
 pub mod pairs;
+pub mod profile;
 pub mod svg;
 
 pub use dashboard::DashboardPage;

@@ -443,6 +443,19 @@ fn MetricView(data: MetricData, actions: MetricActions) -> impl IntoView {
             </section>
         }.into_any())}
         {view! { <crate::insights::band::GroupBands bands=data.groups.clone() /> }.into_any()}
+        {(!data.patterns.is_empty() || !data.records.is_empty()).then(|| view! {
+            <section class="patterns" aria-labelledby="patterns-heading">
+                <h2 id="patterns-heading">"Patterns"</h2>
+                {(!data.records.is_empty()).then(|| view! {
+                    <dl class="records">
+                        {data.records.clone().into_iter().map(|(what, value)| view! {
+                            <div><dt>{what}</dt><dd>{value}</dd></div>
+                        }).collect_view()}
+                    </dl>
+                })}
+                {data.patterns.clone().into_iter().map(|chart| view! { <crate::insights::svg::ChartView chart /> }).collect_view()}
+            </section>
+        }.into_any())}
         <section class="history" aria-labelledby="history-heading">
             <h2 id="history-heading">"History"</h2>
             <form method="get" class="filters" action=format!("/track/{key}")>

@@ -105,6 +105,10 @@ pub struct MetricData {
     pub pages: i64,
     /// The daily values of the filter's dates (up to the last 90 days without), charted.
     pub chart: Option<crate::insights::svg::Chart>,
+    /// The last year as a calendar heatmap, the weekday profile and the spread.
+    pub patterns: Vec<crate::insights::svg::Chart>,
+    /// Streaks and bests: (what, value).
+    pub records: Vec<(String, String)>,
     /// Me against the group: one per group the member shares the metric with.
     pub groups: Vec<crate::insights::band::GroupBand>,
     /// The filter as given (dates, `YYYY-MM-DD`) and the note search.

@@ -488,3 +488,79 @@ async fn me_against_the_group_draws_published_bands_and_says_why_one_is_withheld
     let private = page(clients[4].clone(), "weight").await;
     assert_eq!(private["groups"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn a_metric_page_shows_its_year_weekdays_spread_streaks_and_bests() {
+    let app = TestApp::spawn().await;
+    let (client, who) = app.member_in_zone("yan@example.org", "Yan", "UTC").await;
+    let (_, write) = token(&app, &client, "write").await;
+    sixty_days(&app, &write, 7).await;
+    app.run_jobs().await;
+    let response = app
+        .call(&client, "get_metric_page", &[("key", "steps")])
+        .await;
+    assert_eq!(response.status(), 200);
+    let data: Value = response.json().await.unwrap();
+    let logged: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM daily_values d JOIN metrics m ON m.id = d.metric_id
+          WHERE d.user_id = $1 AND m.key = 'steps'",
+    )
+    .bind(who)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let charts = data["patterns"].as_array().unwrap();
+    let classes: Vec<&str> = charts
+        .iter()
+        .map(|c| c["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        classes,
+        ["heatmap-chart", "bar-chart", "bar-chart"],
+        "{data}"
+    );
+    // The heatmap: a square for each of 365 days, the logged ones shaded by quartile.
+    let squares = |chart: &Value, class: &str| -> usize {
+        chart["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["class"].as_str().unwrap().starts_with(class))
+            .map(|p| p["d"].as_str().unwrap().matches('Z').count())
+            .sum()
+    };
+    assert_eq!(squares(&charts[0], "heat-"), 365);
+    assert_eq!(squares(&charts[0], "heat-0"), 365 - logged as usize);
+    assert!(charts[0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{logged} of 365 days logged")));
+    // Seven weekdays; the histogram counts every day once.
+    assert_eq!(charts[1]["rows"].as_array().unwrap().len(), 7);
+    let counted: i64 = charts[2]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["cells"][1]
+                .as_str()
+                .unwrap()
+                .trim_end_matches(" days")
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(counted, logged);
+    // Streaks and bests from the stored summary.
+    let records: Vec<(String, String)> = serde_json::from_value(data["records"].clone()).unwrap();
+    let record = |what: &str| {
+        records
+            .iter()
+            .find(|(w, _)| w == what)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(record("Current streak"), "60 days");
+    assert!(record("Highest").contains(" steps on "), "{records:?}");
+    assert_eq!(record("Days logged"), logged.to_string());
+}

@@ -101,9 +101,15 @@ pub async fn metric_data(
     let latest = latest(&pool, user.id).await?;
     let chart = chart(&pool, user.id, &metric, &zone, now, from_day, to_day).await?;
     let groups = crate::insights::band::ssr::bands(&pool, user.id, &metric).await?;
+    let crate::insights::profile::ssr::Profile {
+        charts: patterns,
+        records,
+    } = patterns(&pool, user.id, &metric, &zone, now).await?;
     Ok(MetricData {
         chart,
         groups,
+        patterns,
+        records,
         metric: view_of(&metric, latest.get(&metric.id), &zone, now),
         now_local: local_input(now, &zone),
         time_zone: zone,
@@ -124,6 +130,45 @@ pub async fn metric_data(
         to,
         search,
     })
+}
+
+/// The metric's last year (heatmap, weekdays, spread) and its streaks and bests.
+async fn patterns(
+    pool: &PgPool,
+    user_id: i64,
+    metric: &MetricRow,
+    zone: &str,
+    now: DateTime<Utc>,
+) -> Result<crate::insights::profile::ssr::Profile, AppError> {
+    let today = zone
+        .parse::<chrono_tz::Tz>()
+        .map(|tz| now.with_timezone(&tz).date_naive())
+        .unwrap_or_else(|_| now.date_naive());
+    let days: std::collections::BTreeMap<NaiveDate, f64> = sqlx::query_as::<_, (NaiveDate, f64)>(
+        "SELECT day, value FROM daily_values
+          WHERE user_id = $1 AND metric_id = $2 AND day BETWEEN $3 AND $4",
+    )
+    .bind(user_id)
+    .bind(metric.id)
+    .bind(today - chrono::TimeDelta::days(364))
+    .bind(today)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .collect();
+    let summary: Option<sqlx::types::Json<crate::stats::daily::Summary>> = sqlx::query_scalar(
+        "SELECT summary FROM metric_summaries WHERE user_id = $1 AND metric_id = $2",
+    )
+    .bind(user_id)
+    .bind(metric.id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(crate::insights::profile::ssr::profile(
+        metric,
+        &days,
+        summary.as_ref().map(|s| &s.0),
+        today,
+    ))
 }
 
 /// The chart of the metric's daily values over the filter's dates: without them, from
