@@ -81,6 +81,16 @@ test("the demo organizer sees insights, opens one's evidence and says it was use
   await page.getByRole("link", { name: "Every pair tested" }).click();
   await expect(page).toHaveURL(/\/insights$/);
   await expect(page.locator("table.pairs tbody tr").first()).toBeVisible();
+
+  // Me against the group: the demo group shares sleep (six members, k = 5), so the band
+  // is drawn with the member's standing; energy is private, so it has no comparison.
+  await page.goto("/track/sleep");
+  await expect(page.getByRole("heading", { name: "Me against the group" })).toBeVisible();
+  await expect(page.locator(".group-band .standing")).toContainText("percentile of the 6 members counted");
+  await expect(page.locator(".band-chart path.band-outer")).toHaveAttribute("d", /Z/);
+  await page.goto("/track/energy");
+  await expect(page.getByRole("heading", { name: "Patterns" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Me against the group" })).toHaveCount(0);
   expect(errors).toEqual([]);
 });
 

@@ -19,7 +19,7 @@ use sqlx::{PgConnection, PgPool};
 use std::collections::BTreeMap;
 
 /// Bumped whenever a change to the statistics or their inputs changes a result.
-pub const CODE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+compute.1");
+pub const CODE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+compute.2");
 
 /// Pairs are tested over this many days up to the member's today.
 pub const PAIR_WINDOW_DAYS: i64 = 365;

@@ -363,6 +363,34 @@ pub fn sentence(test: &Tested, name: impl Fn(&str) -> String) -> String {
     } else {
         "lower"
     };
+    let strength = match test.pearson_r.abs() {
+        r if r >= 0.7 => "strongly",
+        r if r >= 0.5 => "clearly",
+        _ => "somewhat",
+    };
+    // Two metrics on the same day: neither comes first, so the sentence says they move
+    // together (not "on days with more mood, your sleep is higher").
+    if test.lag_days == 0 && test.a != MEETUPS && test.b != MEETUPS {
+        let together = if test.pearson_r >= 0.0 {
+            format!(
+                "Your {} and your {} rise and fall together",
+                name(&test.a),
+                name(&test.b)
+            )
+        } else {
+            format!(
+                "On days when your {} is higher, your {} tends to be lower",
+                name(&test.a),
+                name(&test.b)
+            )
+        };
+        return format!(
+            "{together} ({strength}): r = {:.2} over {} days, {}.",
+            test.pearson_r,
+            test.n,
+            format_q(test.q)
+        );
+    }
     let when = match (test.a.as_str(), test.lag_days) {
         (MEETUPS, 0) => "On meetup days".to_string(),
         (MEETUPS, 1) => "On days after a meetup".to_string(),
@@ -380,11 +408,6 @@ pub fn sentence(test: &Tested, name: impl Fn(&str) -> String) -> String {
         format!("you are {likely} likely to be at a meetup")
     } else {
         format!("your {} is {higher}", name(&test.b))
-    };
-    let strength = match test.pearson_r.abs() {
-        r if r >= 0.7 => "strongly",
-        r if r >= 0.5 => "clearly",
-        _ => "somewhat",
     };
     format!(
         "{when}, {what} ({strength}): r = {:.2} over {} days, {}.",
@@ -590,6 +613,18 @@ mod tests {
         assert_eq!(
             sentence(&t, name),
             "On meetup days, your energy is lower (somewhat): r = -0.41 over 83 days, q = 0.012."
+        );
+        t.a = "sleep".into();
+        t.b = "mood".into();
+        t.pearson_r = 0.74;
+        assert_eq!(
+            sentence(&t, name),
+            "Your sleep and your mood rise and fall together (strongly): r = 0.74 over 83 days, q = 0.012."
+        );
+        t.pearson_r = -0.3;
+        assert_eq!(
+            sentence(&t, name),
+            "On days when your sleep is higher, your mood tends to be lower (somewhat): r = -0.30 over 83 days, q = 0.012."
         );
     }
 }
