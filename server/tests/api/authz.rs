@@ -336,6 +336,8 @@ const MATRIX: &[Row] = &[
     ("dashboard page", Request::Get("/dashboard"), ACCOUNT_PAGE),
     ("insights page", Request::Get("/insights"), ACCOUNT_PAGE),
     ("get_dashboard", Request::Function("get_dashboard", &[]), ACCOUNT),
+    // A search of one's own notes finds only one's own ("slept" is in the owner's note).
+    ("get_dashboard (a note search)", Request::Function("get_dashboard", &[("notes", "slept")]), ACCOUNT),
     ("get_pairs", Request::Function("get_pairs", &[("metric", "mood"), ("shown", "1")]), ACCOUNT),
     ("a pair's page", Request::Get("/insights/steps/mood/0"), OWNER_ONLY_PAGE),
     ("get_pair", Request::Function("get_pair", &[("a", "steps"), ("b", "mood"), ("lag", "0")]), OWNER_ONLY),

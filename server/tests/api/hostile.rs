@@ -752,7 +752,11 @@ fn specs() -> Vec<Spec> {
         spec("revoke_token", Member, vec![req("id", Int, "{token}")]),
         // Tracking.
         spec("get_track", Member, vec![]),
-        spec("get_dashboard", Member, vec![]),
+        spec(
+            "get_dashboard",
+            Member,
+            vec![opt("notes", Lenient, Some("walk hills"))],
+        ),
         spec(
             "get_pairs",
             Member,

@@ -564,3 +564,73 @@ async fn a_metric_page_shows_its_year_weekdays_spread_streaks_and_bests() {
     assert!(record("Highest").contains(" steps on "), "{records:?}");
     assert_eq!(record("Days logged"), logged.to_string());
 }
+
+#[tokio::test]
+async fn the_dashboard_searches_every_note_of_the_member_and_no_one_elses() {
+    let app = TestApp::spawn().await;
+    let (client, _) = app.member_in_zone("noa@example.org", "Noa", "UTC").await;
+    let (other, _) = app.member_in_zone("oto@example.org", "Oto", "UTC").await;
+    for (who, metric, value, note, key) in [
+        (&client, "sleep", "420", "walked the hills before bed", "n1"),
+        (&client, "mood", "6", "Hill walk, then <b>cake</b>", "n2"),
+        (&client, "steps", "9000", "city day", "n3"),
+        (&other, "mood", "5", "hills hills hills", "n4"),
+    ] {
+        let logged = app
+            .call(
+                who,
+                "log_entry",
+                &[
+                    ("metric", metric),
+                    ("value", value),
+                    ("note", note),
+                    ("key", key),
+                ],
+            )
+            .await;
+        assert_eq!(logged.status(), 200);
+    }
+    app.run_jobs().await;
+    let search = |client: &reqwest::Client, words: &'static str| {
+        let client = client.clone();
+        let app = &app;
+        async move {
+            let response = app
+                .call(&client, "get_dashboard", &[("notes", words)])
+                .await;
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()["notes"].clone()
+        }
+    };
+    // Every word as a prefix, across metrics, newest first; another member's notes never.
+    let found = search(&client, "hill walk").await;
+    assert_eq!(found["total"], 2, "{found}");
+    let hits = found["hits"].as_array().unwrap();
+    let metrics: Vec<&str> = hits.iter().map(|h| h["metric"].as_str().unwrap()).collect();
+    assert_eq!(metrics, ["Mood", "Sleep"]);
+    assert_eq!(hits[0]["note"], "Hill walk, then <b>cake</b>");
+    assert!(hits[0]["href"]
+        .as_str()
+        .unwrap()
+        .starts_with("/track/mood?search=hill%20walk"));
+    assert_eq!(hits[1]["value"], "7 h");
+    let theirs = search(&other, "walk").await;
+    assert_eq!(theirs["total"], 0);
+    // Nothing searched: no results section; punctuation alone finds nothing, without error.
+    let board = app.call(&client, "get_dashboard", &[]).await;
+    assert_eq!(board.json::<Value>().await.unwrap()["notes"], Value::Null);
+    assert_eq!(search(&client, "&|!").await["total"], 0);
+    // The page reads without JavaScript, the note as text.
+    let html = client
+        .get(format!("{}/dashboard?notes=cake", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Hill walk, then &lt;b&gt;cake&lt;/b&gt;"),
+        "escaped: {html}"
+    );
+}
