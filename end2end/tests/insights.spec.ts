@@ -69,6 +69,17 @@ test("the demo organizer sees insights, opens one's evidence and says it was use
   // The data behind the chart: a row per dot.
   await page.getByText("Show the data").click();
   await expect(page.locator(".chart-data tbody tr")).toHaveCount(dots);
+  // Recomputed in the browser over every day tested, r is the pipeline's stored r; over
+  // fewer days it changes, and the chosen days are outlined.
+  const storedR = (await page.locator(".test-numbers div", { hasText: "Pearson r" }).locator("strong").innerText()).trim();
+  await expect(page.locator(".brush-numbers div", { hasText: "Pearson r" }).locator("dd")).toHaveText(new RegExp(`^${storedR.replace("-", "\\-")} \\(p`));
+  await expect(page.locator("circle.brush-dot")).toHaveCount(0);
+  const wholePair = await page.locator(".brush-numbers").innerText();
+  await page.getByRole("slider", { name: /^From/ }).focus();
+  for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowRight");
+  await expect.poll(() => brushNumbers(page)).not.toBe(wholePair.trim());
+  await expect(page.locator(".brush-numbers div").filter({ has: page.locator("dt", { hasText: /^Days$/ }) })).toContainText(`: ${dots - 5} with both values`);
+  await expect(page.locator("circle.brush-dot")).toHaveCount(dots - 5);
 
   await page.getByRole("button", { name: "Useful", exact: true }).click();
   await expect(page.getByText("You found this useful.")).toBeVisible();
@@ -137,4 +148,62 @@ test("the main pages have no serious or critical accessibility violation (axe-co
     }
   }
   expect(problems).toEqual([]);
+});
+
+/** The numbers of a brushed chart's selection, as text. */
+async function brushNumbers(page: Page) {
+  return (await page.locator(".brush-numbers").innerText()).trim();
+}
+
+test("brushing a metric's chart recomputes the numbers in the browser, and they are the server's for those days", async ({ page, browser, baseURL }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto("/");
+  await logIn(page, baseURL!);
+  await page.goto("/track/sleep");
+  await hydrated(page);
+  const whole = await brushNumbers(page);
+  expect(whole).toMatch(/Trend.*a week \(95% interval/s);
+  await expect(page.locator(".brush-zoom")).toBeHidden();
+
+  // The keyboard: the sliders move a day per arrow key.
+  const from = page.getByRole("slider", { name: /^From/ });
+  const to = page.getByRole("slider", { name: /^To/ });
+  await from.focus();
+  for (let i = 0; i < 20; i++) await page.keyboard.press("ArrowRight");
+  await to.focus();
+  for (let i = 0; i < 10; i++) await page.keyboard.press("ArrowLeft");
+  await expect.poll(() => brushNumbers(page)).not.toBe(whole);
+  const brushed = await brushNumbers(page);
+  expect(brushed).toMatch(/logged of \d+/);
+  await expect(page.locator("rect.brush-selection")).toHaveAttribute("visibility", "visible");
+
+  // The server's numbers for the same days: the range's own page, read without JavaScript.
+  const zoom = page.getByRole("link", { name: "Show only these days" });
+  await expect(zoom).toBeVisible();
+  const href = (await zoom.getAttribute("href"))!;
+  expect(href).toMatch(/^\/track\/sleep\?from=\d{4}-\d\d-\d\d&to=\d{4}-\d\d-\d\d$/);
+  const still = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState(), baseURL });
+  const server = await still.newPage();
+  await server.goto(href);
+  expect(await brushNumbers(server)).toBe(brushed);
+  await still.close();
+
+  // A drag across the chart with the pointer selects the days under it; a tap shows a
+  // day's value and keeps the selection.
+  await page.getByRole("button", { name: "All days" }).click();
+  await expect.poll(() => brushNumbers(page)).toBe(whole);
+  const area = (await page.locator("rect.brush-area").boundingBox())!;
+  const y = area.y + area.height / 2;
+  await page.mouse.move(area.x + area.width * 0.25, y);
+  await expect(page.locator(".chart-tip")).toHaveText(/^\w{3} \d{1,2} \w{3} \d{4}: /);
+  await page.mouse.down();
+  await page.mouse.move(area.x + area.width * 0.5, y, { steps: 5 });
+  await page.mouse.move(area.x + area.width * 0.75, y, { steps: 5 });
+  await page.mouse.up();
+  await expect.poll(() => brushNumbers(page)).not.toBe(whole);
+  const dragged = await brushNumbers(page);
+  await page.mouse.click(area.x + area.width * 0.1, y);
+  await expect.poll(() => brushNumbers(page)).toBe(dragged);
+  expect(errors).toEqual([]);
 });

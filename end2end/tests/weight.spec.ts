@@ -35,8 +35,11 @@ const CEILING: Record<string, number> = {
   "/": TARGET["/"],
   "/track": 300 * KB,
   "/events/{id}": TARGET["/events/{id}"],
-  "/track/{metric}": TARGET["/track/{metric}"],
-  "/dashboard": TARGET["/dashboard"],
+  // Brushing (the range's statistics recomputed in wasm, the sliders, the pointer) took
+  // these two over their target, by 22 KB and 9 KB (README, "Front-end weight"): the
+  // ceilings hold them there until they are brought back under it.
+  "/track/{metric}": 380 * KB,
+  "/dashboard": 365 * KB,
 };
 
 type Weight = { wire: number; rawWasm: number; files: number; unencoded: string[] };

@@ -144,8 +144,8 @@ pub const LINE_HEIGHT: f64 = 240.0;
 /// Left margin (the values' labels) and bottom margin (the dates').
 pub const LINE_LEFT: f64 = 52.0;
 pub const LINE_BOTTOM: f64 = 24.0;
-const LINE_TOP: f64 = 8.0;
-const LINE_RIGHT: f64 = 8.0;
+pub const LINE_TOP: f64 = 8.0;
+pub const LINE_RIGHT: f64 = 8.0;
 
 /// The mean of the values among the last `window` days (the day itself included),
 /// once at least `min` of them have a value; `None` before that.

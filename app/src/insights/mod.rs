@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 // Used by the server only (the pages receive drawn paths); pure, tested on the host.
 pub mod band;
+pub mod brush;
 #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
 pub mod chart;
 pub mod dashboard;

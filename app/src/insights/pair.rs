@@ -25,6 +25,8 @@ pub struct PairData {
     /// (name, value, what it means) of each number of the test.
     pub numbers: Vec<(String, String, String)>,
     pub chart: Option<super::svg::Chart>,
+    /// The days tested, for testing a stretch of them in the browser.
+    pub brush: Option<super::brush::PairBrush>,
 }
 
 #[server(endpoint = "get_pair")]
@@ -78,6 +80,7 @@ fn PairView(pair: PairData, vote: ServerAction<super::RecordInsightEvent>) -> im
         verdict,
         numbers,
         chart,
+        brush,
     } = pair;
     // Opening the page is recorded once, by the browser (a read records nothing).
     if let Some((id, _)) = &insight {
@@ -95,7 +98,10 @@ fn PairView(pair: PairData, vote: ServerAction<super::RecordInsightEvent>) -> im
         <h1>{title}</h1>
         {insight.as_ref().map(|(_, sentence)| view! { <p class="sentence lead">{sentence.clone()}</p> })}
         <p class="muted">{verdict}</p>
-        {chart.map(|chart| view! { <super::svg::ChartView chart /> }.into_any())}
+        {chart.map(|chart| match brush {
+            Some(brush) => view! { <super::brush::PairBrushed chart brush /> }.into_any(),
+            None => view! { <super::svg::ChartView chart /> }.into_any(),
+        })}
         <h2>"The numbers"</h2>
         <dl class="test-numbers">
             {numbers.into_iter().map(|(name, value, meaning)| view! {
@@ -155,10 +161,10 @@ pub mod ssr {
     use super::*;
     use crate::accounts::ssr::{pool, require_user};
     use crate::errors::{not_found, AppError};
+    use crate::insights::brush::{days_of, p_is, small, PairBrush};
     use crate::insights::chart::{
         scatter, Scatter, SCATTER_BOTTOM, SCATTER_HEIGHT, SCATTER_LEFT, SCATTER_WIDTH,
     };
-    use crate::insights::pairs::ssr::small;
     use crate::insights::svg::{horizontal_lines, vertical_lines, Chart, Row};
     use crate::pipeline::compute::{read_inputs, thresholds};
     use crate::stats::daily::{paired_days, MAX_LAG, MEETUPS};
@@ -323,6 +329,11 @@ pub mod ssr {
             ),
         ];
         let chart = chart(&points, &side_a, &side_b, &later);
+        let brush = PairBrush {
+            dates: points.iter().map(|p| days_of(p.0)).collect(),
+            a: points.iter().map(|p| p.1).collect(),
+            b: points.iter().map(|p| p.2).collect(),
+        };
         Ok(PairData {
             title,
             insight,
@@ -330,17 +341,8 @@ pub mod ssr {
             verdict,
             numbers,
             chart,
+            brush: Some(brush),
         })
-    }
-
-    /// "p = 0.012" or "p < 0.001".
-    fn p_is(p: f64) -> String {
-        let p = small(p);
-        if p.starts_with('<') {
-            format!("p {p}")
-        } else {
-            format!("p = {p}")
-        }
     }
 
     fn labelled(side: &Side, when: &str) -> String {

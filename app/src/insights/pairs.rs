@@ -263,12 +263,5 @@ pub mod ssr {
         )
     }
 
-    /// A probability for a table: "< 0.001" or three decimals.
-    pub fn small(p: f64) -> String {
-        if p < 0.001 {
-            "< 0.001".into()
-        } else {
-            format!("{p:.3}")
-        }
-    }
+    pub use crate::insights::brush::small;
 }

@@ -120,8 +120,10 @@ pub fn vertical_lines(xs: impl IntoIterator<Item = f64>, y1: f64, y2: f64) -> St
         .join(" ")
 }
 
+/// Draws `chart`; `overlay`, drawn last inside the SVG, is for what a page adds on top
+/// (the brush of a metric's chart).
 #[component]
-pub fn ChartView(chart: Chart) -> impl IntoView {
+pub fn ChartView(chart: Chart, #[prop(optional)] overlay: Option<AnyView>) -> impl IntoView {
     let Chart {
         class,
         caption,
@@ -143,6 +145,7 @@ pub fn ChartView(chart: Chart) -> impl IntoView {
                 {labels.into_iter().map(|l| view! {
                     <text class=l.class x=l.x y=l.y text-anchor=l.anchor dy=l.dy>{l.text}</text>
                 }).collect_view()}
+                {overlay}
             </svg>
             <p class="chart-legend muted">
                 {legend.into_iter().enumerate().map(|(i, (key, text))| view! {

@@ -167,6 +167,38 @@ pub fn summarise(days: &[Day], as_of: NaiveDate, goal: Option<f64>) -> Summary {
     }
 }
 
+/// The numbers of a stretch of consecutive days: what a brushed range of a metric's chart
+/// shows, in the browser and on the server alike.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stretch {
+    pub days: usize,
+    pub logged: usize,
+    pub mean: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    /// The least-squares line through the logged days, x in days from the first day.
+    pub trend: Option<Trend>,
+}
+
+/// Sums up one value per day, oldest first (`None` for a day without one).
+pub fn stretch(values: &[Option<f64>]) -> Stretch {
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for (i, v) in values.iter().enumerate() {
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            x.push(i as f64);
+            y.push(v);
+        }
+    }
+    Stretch {
+        days: values.len(),
+        logged: y.len(),
+        mean: mean(&y),
+        low: y.iter().copied().reduce(f64::min),
+        high: y.iter().copied().reduce(f64::max),
+        trend: linregress(&x, &y).map(Trend::from),
+    }
+}
+
 /// Consecutive dates ending at `as_of`, or at the day before when `as_of` is missing.
 fn current_run(sorted: &[NaiveDate], as_of: NaiveDate) -> usize {
     let mut expect = if sorted.binary_search(&as_of).is_ok() {
@@ -428,6 +460,36 @@ fn format_q(q: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stretch_skips_days_without_a_value_and_keeps_their_place_in_the_trend() {
+        let values = [Some(1.0), None, Some(3.0), Some(5.0), None];
+        let s = stretch(&values);
+        assert_eq!((s.days, s.logged), (5, 3));
+        assert_eq!((s.mean, s.low, s.high), (Some(3.0), Some(1.0), Some(5.0)));
+        // Through (0, 1), (2, 3), (3, 5): the slope of linregress on those x.
+        let fit = linregress(&[0.0, 2.0, 3.0], &[1.0, 3.0, 5.0]).unwrap();
+        assert_eq!(s.trend, Some(Trend::from(fit)));
+        // The last 28 days of a summary are a stretch: the same trend.
+        let as_of = NaiveDate::from_ymd_opt(2026, 3, 31).unwrap();
+        let days: Vec<Day> = (0..40)
+            .filter(|i| i % 3 != 0)
+            .map(|i| Day {
+                date: as_of - TimeDelta::days(39 - i),
+                value: (i * i % 17) as f64,
+                count: 1,
+            })
+            .collect();
+        let window: Vec<Option<f64>> = (0..28)
+            .map(|i| {
+                let date = as_of - TimeDelta::days(27 - i);
+                days.iter().find(|d| d.date == date).map(|d| d.value)
+            })
+            .collect();
+        assert_eq!(stretch(&window).trend, summarise(&days, as_of, None).trend);
+        assert_eq!(stretch(&[]), Stretch::default());
+        assert_eq!(stretch(&[None, Some(f64::NAN)]).logged, 0);
+    }
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -86,6 +86,13 @@ impl MetricRow {
         }
     }
 
+    /// Decimals worth showing for a value in the display unit.
+    pub fn display_decimals(&self) -> usize {
+        Unit::find(&self.display_unit)
+            .or_else(|| Unit::find(&self.unit))
+            .map_or(2, units::decimals_for)
+    }
+
     /// The display unit's label ("h", "kg"), empty for a plain count or scale.
     pub fn display_label(&self) -> String {
         crate::track::unit_label(&self.display_unit)

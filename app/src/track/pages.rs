@@ -437,11 +437,13 @@ fn MetricView(data: MetricData, actions: MetricActions) -> impl IntoView {
         <div class="log-cards single">
             <LogCard metric=metric.clone() now_local=data.now_local.clone() form_key=data.form_key.clone() log=actions.log />
         </div>
-        {data.chart.clone().map(|chart| view! {
-            <section class="chart-section" aria-label="Chart">
-                <crate::insights::svg::ChartView chart />
-            </section>
-        }.into_any())}
+        {data.chart.clone().map(|chart| {
+            let figure = match data.brush.clone() {
+                Some(brush) => view! { <crate::insights::brush::BrushedChart chart brush /> }.into_any(),
+                None => view! { <crate::insights::svg::ChartView chart /> }.into_any(),
+            };
+            view! { <section class="chart-section" aria-label="Chart">{figure}</section> }.into_any()
+        })}
         {view! { <crate::insights::band::GroupBands bands=data.groups.clone() /> }.into_any()}
         {(!data.patterns.is_empty() || !data.records.is_empty()).then(|| view! {
             <section class="patterns" aria-labelledby="patterns-heading">

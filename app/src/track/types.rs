@@ -105,6 +105,8 @@ pub struct MetricData {
     pub pages: i64,
     /// The daily values of the filter's dates (up to the last 90 days without), charted.
     pub chart: Option<crate::insights::svg::Chart>,
+    /// The chart's days for brushing it in the browser.
+    pub brush: Option<crate::insights::brush::Brush>,
     /// The last year as a calendar heatmap, the weekday profile and the spread.
     pub patterns: Vec<crate::insights::svg::Chart>,
     /// Streaks and bests: (what, value).

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::errors::{invalid, not_found, AppError};
+use crate::insights::brush::Brush;
 use crate::insights::svg::Chart;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgPool;
@@ -99,7 +100,9 @@ pub async fn metric_data(
     .await
     ?;
     let latest = latest(&pool, user.id).await?;
-    let chart = chart(&pool, user.id, &metric, &zone, now, from_day, to_day).await?;
+    let (chart, brush) = chart(&pool, user.id, &metric, &zone, now, from_day, to_day)
+        .await?
+        .unzip();
     let groups = crate::insights::band::ssr::bands(&pool, user.id, &metric).await?;
     let crate::insights::profile::ssr::Profile {
         charts: patterns,
@@ -107,6 +110,7 @@ pub async fn metric_data(
     } = patterns(&pool, user.id, &metric, &zone, now).await?;
     Ok(MetricData {
         chart,
+        brush,
         groups,
         patterns,
         records,
@@ -181,7 +185,7 @@ async fn chart(
     now: DateTime<Utc>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-) -> Result<Option<Chart>, AppError> {
+) -> Result<Option<(Chart, Brush)>, AppError> {
     use crate::insights::line::ssr::{build, MAX_DAYS};
     let today = zone
         .parse::<chrono_tz::Tz>()
@@ -233,7 +237,7 @@ async fn chart(
         .into_iter()
         .map(|(day, value)| (day, metric.display_number(value)))
         .collect();
-    Ok(build(
+    let Some(chart) = build(
         &metric.name,
         &metric.display_label(),
         &days,
@@ -241,7 +245,23 @@ async fn chart(
         metric.goal.map(|goal| metric.display_number(goal)),
         from,
         to,
-    ))
+    ) else {
+        return Ok(None);
+    };
+    let mut values = vec![None; (to - from).num_days() as usize + 1];
+    for (day, value) in days {
+        if let Some(slot) = values.get_mut((day - from).num_days() as usize) {
+            *slot = Some(value);
+        }
+    }
+    let brush = Brush {
+        key: metric.key.clone(),
+        start: crate::insights::brush::days_of(from),
+        values,
+        unit: metric.display_label(),
+        decimals: metric.display_decimals(),
+    };
+    Ok(Some((chart, brush)))
 }
 
 /// One of the member's observations with its metric; anyone else's is "not found".
@@ -341,7 +361,7 @@ pub async fn delete_entry(id: i64) -> Result<(), AppError> {
 
 /// A search box's words as a prefix tsquery (`walk:* & hill:*`): letters and digits
 /// only, so that nothing typed is read as query syntax. `None` without a word.
-fn prefix_query(search: &str) -> Option<String> {
+pub fn prefix_query(search: &str) -> Option<String> {
     let words: Vec<String> = search
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
