@@ -179,8 +179,6 @@ pub fn BrushedChart(chart: Chart, brush: Brush) -> impl IntoView {
     let hover = RwSignal::new(None::<usize>);
     // The day a drag started on, and the range before it (a tap keeps the range).
     let anchor = StoredValue::new(None::<(usize, (usize, usize))>);
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     let brush = StoredValue::new(brush);
     let (left, top, width, height) = PLOT;
     let x = move |i: usize| {
@@ -270,13 +268,9 @@ pub fn BrushedChart(chart: Chart, brush: Brush) -> impl IntoView {
         <div class="brushed">
             <ChartView chart overlay />
             <p class="chart-tip" aria-hidden="true">{move || tip().unwrap_or_else(|| "\u{a0}".into())}</p>
-            <RangeSliders range last hydrated label=Callback::new(date_of)
+            <RangeSliders range last label=Callback::new(date_of)
                 legend="Days to sum up" hint=" (drag across the chart, or move these)" />
-            <dl class="brush-numbers" aria-live="polite">
-                {move || numbers.get().into_iter().map(|(what, value)| view! {
-                    <div><dt>{what}</dt><dd>{value}</dd></div>
-                }).collect_view()}
-            </dl>
+            <RangeNumbers numbers />
             <p class="brush-zoom" hidden=whole><a href=zoom>"Show only these days"</a></p>
         </div>
     }
@@ -289,11 +283,12 @@ pub fn BrushedChart(chart: Chart, brush: Brush) -> impl IntoView {
 fn RangeSliders(
     range: RwSignal<(usize, usize)>,
     last: usize,
-    hydrated: RwSignal<bool>,
     label: Callback<usize, String>,
     legend: &'static str,
     hint: &'static str,
 ) -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let whole = move || range.get() == (0, last);
     view! {
         <fieldset class="brush-controls" disabled=move || !hydrated.get()>
@@ -320,6 +315,18 @@ fn RangeSliders(
             </label>
             <button type="button" class="secondary small" disabled=whole on:click=move |_| range.set((0, last))>"All days"</button>
         </fieldset>
+    }
+}
+
+/// The numbers of the chosen range, announced as they change.
+#[component]
+fn RangeNumbers(numbers: Memo<Vec<(String, String)>>) -> impl IntoView {
+    view! {
+        <dl class="brush-numbers" aria-live="polite">
+            {move || numbers.get().into_iter().map(|(what, value)| view! {
+                <div><dt>{what}</dt><dd>{value}</dd></div>
+            }).collect_view()}
+        </dl>
     }
 }
 
@@ -357,10 +364,10 @@ impl PairBrush {
     /// pair ([`crate::stats::pair_test`]), as (what, value) rows. No q: it depends on
     /// every other pair tested.
     pub fn numbers(&self, from: usize, to: usize) -> Vec<(String, String)> {
-        let last = self.dates.len().min(self.a.len()).min(self.b.len());
-        let to = to.min(last.saturating_sub(1));
+        let len = self.dates.len().min(self.a.len()).min(self.b.len());
+        let to = to.min(len.saturating_sub(1));
         let from = from.min(to);
-        let range = from..(to + 1).min(last);
+        let range = from..(to + 1).min(len);
         let days = match (self.dates.get(from), self.dates.get(to)) {
             (Some(first), Some(last)) => format!(
                 "{} to {}: {} with both values",
@@ -406,8 +413,6 @@ impl PairBrush {
 pub fn PairBrushed(chart: Chart, brush: PairBrush) -> impl IntoView {
     let last = brush.dates.len().saturating_sub(1);
     let range = RwSignal::new((0usize, last));
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     // The dots, in the order of the days.
     let dots: Vec<(String, String)> = chart
         .dots
@@ -445,13 +450,9 @@ pub fn PairBrushed(chart: Chart, brush: PairBrush) -> impl IntoView {
     view! {
         <div class="brushed">
             <ChartView chart overlay />
-            <RangeSliders range last hydrated label=Callback::new(date_of)
+            <RangeSliders range last label=Callback::new(date_of)
                 legend="Days to test" hint=" (the chosen days are outlined)" />
-            <dl class="brush-numbers" aria-live="polite">
-                {move || numbers.get().into_iter().map(|(what, value)| view! {
-                    <div><dt>{what}</dt><dd>{value}</dd></div>
-                }).collect_view()}
-            </dl>
+            <RangeNumbers numbers />
             <p class="muted">"Tested on fewer days, a relation is less sure; q is not recomputed, since it weighs every pair tested."</p>
         </div>
     }

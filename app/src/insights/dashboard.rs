@@ -68,31 +68,6 @@ pub struct NudgeItem {
     pub href: String,
 }
 
-/// One entry whose note matched a search of the member's notes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NoteHit {
-    pub metric: String,
-    /// The metric's page, filtered by the same search.
-    pub href: String,
-    /// "Tue 1 Dec 2026 07:00", in the member's zone.
-    pub when: String,
-    pub value: String,
-    pub note: String,
-}
-
-/// A search of every note the member wrote (Index's full-text search).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NoteSearch {
-    pub search: String,
-    /// Newest first, at most [`NOTE_HITS`].
-    pub hits: Vec<NoteHit>,
-    /// How many entries matched in all.
-    pub total: i64,
-}
-
-/// Matching notes shown at most.
-pub const NOTE_HITS: i64 = 20;
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
     pub display_name: String,
@@ -102,7 +77,7 @@ pub struct Dashboard {
     pub insights: Vec<InsightItem>,
     pub nudges: Vec<NudgeItem>,
     /// The search of the member's notes, when the page asks for one (`?notes=`).
-    pub notes: Option<NoteSearch>,
+    pub notes: Option<super::notes::NoteSearch>,
 }
 
 /// The logged-in member's dashboard. A read: it changes nothing (impressions are not
@@ -208,7 +183,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                 }.into_any()
             }}
         </section>
-        <NotesSearch notes />
+        <super::notes::NotesSearch notes />
         {(!nudges.is_empty()).then(|| view! {
             <section aria-labelledby="nudges-heading" class="nudges">
                 <h2 id="nudges-heading">"Log next"</h2>
@@ -220,43 +195,6 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
             </section>
         })}
     }
-}
-
-/// "Search my notes": a GET form (the search is in the URL, and works without
-/// JavaScript) and what it found.
-#[component]
-fn NotesSearch(notes: Option<NoteSearch>) -> impl IntoView {
-    let search = notes.as_ref().map(|n| n.search.clone()).unwrap_or_default();
-    view! {
-        <section aria-labelledby="notes-heading" class="note-search">
-            <h2 id="notes-heading">"Search my notes"</h2>
-            <form method="get" action="/dashboard" class="filters" role="search">
-                <label for="notes-search" class="visually-hidden">"Words in your notes"</label>
-                <input id="notes-search" type="search" name="notes" value=search maxlength="100" placeholder="words, like walk hills" />
-                <button type="submit" class="secondary small">"Search"</button>
-            </form>
-            {notes.map(|found| {
-                let summary = match found.total {
-                    0 => format!("No note has “{}”.", found.search),
-                    1 => "1 entry.".to_string(),
-                    n if n > NOTE_HITS => format!("{n} entries; the newest {NOTE_HITS}:"),
-                    n => format!("{n} entries."),
-                };
-                view! {
-                    <p class="muted" role="status">{summary}</p>
-                    <ul class="note-hits">
-                        {found.hits.into_iter().map(|hit| view! {
-                            <li>
-                                <a href=hit.href>{hit.metric}</a>" · "{hit.value}" · "<span class="muted">{hit.when}</span>
-                                <p class="note">{hit.note}</p>
-                            </li>
-                        }).collect_view()}
-                    </ul>
-                }
-            })}
-        </section>
-    }
-    .into_any()
 }
 
 #[component]
@@ -344,7 +282,8 @@ pub mod ssr {
     pub async fn dashboard(notes: String) -> Result<Dashboard, AppError> {
         let user = require_user().await?;
         let pool = pool()?;
-        let notes = note_search(&pool, user.id, &user.time_zone, notes.trim()).await?;
+        let notes =
+            super::super::notes::ssr::search(&pool, user.id, &user.time_zone, notes.trim()).await?;
         // Every metric the member has a summary of (that is, has logged), pinned first.
         let metrics: Vec<MetricRow> = sqlx::query_as(
             "SELECT m.id, m.key, m.name, m.kind, m.unit,
@@ -477,82 +416,6 @@ pub mod ssr {
             nudges,
             notes,
         })
-    }
-
-    /// The member's entries whose note has every word of `search` (as a prefix).
-    async fn note_search(
-        pool: &sqlx::PgPool,
-        user_id: i64,
-        zone: &str,
-        search: &str,
-    ) -> Result<Option<NoteSearch>, AppError> {
-        if search.is_empty() {
-            return Ok(None);
-        }
-        let search: String = search.chars().take(100).collect();
-        let Some(pattern) = crate::track::ssr::prefix_query(&search) else {
-            return Ok(Some(NoteSearch {
-                search,
-                hits: Vec::new(),
-                total: 0,
-            }));
-        };
-        type Hit = (i64, chrono::DateTime<chrono::Utc>, f64, String);
-        let rows: Vec<Hit> = sqlx::query_as(
-            "SELECT metric_id, observed_at, value, note FROM observations
-              WHERE user_id = $1 AND note_search @@ to_tsquery('simple', $2)
-              ORDER BY observed_at DESC, id DESC LIMIT $3",
-        )
-        .bind(user_id)
-        .bind(&pattern)
-        .bind(NOTE_HITS)
-        .fetch_all(pool)
-        .await?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM observations
-              WHERE user_id = $1 AND note_search @@ to_tsquery('simple', $2)",
-        )
-        .bind(user_id)
-        .bind(&pattern)
-        .fetch_one(pool)
-        .await?;
-        let mut conn = pool.acquire().await?;
-        let metrics: HashMap<i64, crate::track::catalogue::MetricRow> =
-            crate::track::catalogue::member_metrics(&mut conn, user_id)
-                .await?
-                .into_iter()
-                .map(|m| (m.id, m))
-                .collect();
-        let tz: Option<chrono_tz::Tz> = zone.parse().ok();
-        let hits = rows
-            .into_iter()
-            .filter_map(|(metric_id, at, value, note)| {
-                let metric = metrics.get(&metric_id)?;
-                let when = match tz {
-                    Some(tz) => at
-                        .with_timezone(&tz)
-                        .format("%a %-d %b %Y %H:%M")
-                        .to_string(),
-                    None => at.format("%a %-d %b %Y %H:%M UTC").to_string(),
-                };
-                Some(NoteHit {
-                    metric: metric.name.clone(),
-                    href: format!(
-                        "/track/{}?search={}",
-                        urlencoding::encode(&metric.key),
-                        urlencoding::encode(&search)
-                    ),
-                    when,
-                    value: metric.show(value),
-                    note,
-                })
-            })
-            .collect();
-        Ok(Some(NoteSearch {
-            search,
-            hits,
-            total,
-        }))
     }
 
     /// A p or q value with its relation: "= 0.03", "= 0.004", "< 0.001".

@@ -12,6 +12,7 @@ pub mod brush;
 pub mod chart;
 pub mod dashboard;
 pub mod line;
+pub mod notes;
 pub mod pair;
 pub mod pairs;
 pub mod profile;

@@ -269,4 +269,16 @@ impl TestApp {
             .await
             .expect("sending a request")
     }
+
+    /// A page's HTML as `client` (its session) receives it, without JavaScript.
+    pub async fn html(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("sending a request")
+            .text()
+            .await
+            .expect("reading a page")
+    }
 }

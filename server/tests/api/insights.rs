@@ -84,14 +84,7 @@ async fn the_dashboard_page_reads_without_javascript() {
     let (_, write) = token(&app, &client, "write").await;
     sixty_days(&app, &write, 3).await;
     app.run_jobs().await;
-    let html = client
-        .get(format!("{}/dashboard", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.html(&client, "/dashboard").await;
     assert!(html.contains("Hello, <!>Dee</h1>"), "{html}");
     // Each card's sparkline is an image with a text alternative, drawn on the server.
     assert!(html.contains(r#"class="sparkline""#));
@@ -110,14 +103,7 @@ async fn a_metric_page_charts_its_days_with_the_outliers_marked() {
     let (_, write) = token(&app, &client, "write").await;
     sixty_days(&app, &write, 5).await;
     app.run_jobs().await;
-    let html = client
-        .get(format!("{}/track/caffeine", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.html(&client, "/track/caffeine").await;
     // Drawn on the server: the chart, its sentence and its table read without JavaScript.
     assert!(html.contains(r#"<figure class="line-chart">"#), "{html}");
     assert!(
@@ -239,14 +225,7 @@ async fn every_tested_pair_is_listed_with_its_numbers_and_the_filter_works() {
         .await
         .unwrap();
     assert_eq!(theirs["tested"], 0);
-    let html = client
-        .get(format!("{}/insights?metric=steps", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.html(&client, "/insights?metric=steps").await;
     assert!(html.contains("Every pair tested") && html.contains("Steps → energy"));
 }
 
@@ -326,14 +305,7 @@ async fn a_pairs_page_plots_the_days_it_was_tested_on_and_records_votes() {
             .unwrap()
         }
     };
-    let html = client
-        .get(format!("{}/insights/steps/energy/1", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.html(&client, "/insights/steps/energy/1").await;
     assert!(html.contains("chart-dot") && html.contains("Was this useful?"));
     assert!(events(&app).await.is_empty());
 
@@ -621,14 +593,7 @@ async fn the_dashboard_searches_every_note_of_the_member_and_no_one_elses() {
     assert_eq!(board.json::<Value>().await.unwrap()["notes"], Value::Null);
     assert_eq!(search(&client, "&|!").await["total"], 0);
     // The page reads without JavaScript, the note as text.
-    let html = client
-        .get(format!("{}/dashboard?notes=cake", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.html(&client, "/dashboard?notes=cake").await;
     assert!(
         html.contains("Hill walk, then &lt;b&gt;cake&lt;/b&gt;"),
         "escaped: {html}"
