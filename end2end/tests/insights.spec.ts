@@ -94,14 +94,67 @@ test("the demo organizer sees insights, opens one's evidence and says it was use
   await expect(page.locator("table.pairs tbody tr").first()).toBeVisible();
 
   // Me against the group: the demo group shares sleep (six members, k = 5), so the band
-  // is drawn with the member's standing; energy is private, so it has no comparison.
+  // is drawn with the member's standing; energy is shared by three members only, so its
+  // figures are withheld with the reason and no band is drawn; mood drawn again.
   await page.goto("/track/sleep");
   await expect(page.getByRole("heading", { name: "Me against the group" })).toBeVisible();
   await expect(page.locator(".group-band .standing")).toContainText("percentile of the 6 members counted");
   await expect(page.locator(".band-chart path.band-outer")).toHaveAttribute("d", /Z/);
   await page.goto("/track/energy");
   await expect(page.getByRole("heading", { name: "Patterns" })).toBeVisible();
-  await expect(page.getByRole("heading", { name: "Me against the group" })).toHaveCount(0);
+  await expect(page.getByRole("heading", { name: "Me against the group" })).toBeVisible();
+  await expect(page.locator(".group-band .withheld")).toHaveText(
+    "Group figures withheld: shared by 3 members; shown from 5.",
+  );
+  await expect(page.locator(".band-chart")).toHaveCount(0);
+  await expect(page.locator(".group-band .standing")).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test("a member notes a day and it is marked on their charts, then removes it", async ({ page, baseURL }, info) => {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto("/");
+  await logIn(page, baseURL!);
+  await page.goto("/track/sleep");
+  await hydrated(page);
+  // The demo organizer's two notes are listed and numbered on the chart.
+  const notes = page.locator(".day-notes li");
+  await expect(notes.filter({ hasText: "Flight home from the QS conference" })).toHaveCount(1);
+  expect(await page.locator(".line-chart text.note-mark").count()).toBeGreaterThanOrEqual(2);
+
+  // A day of its own per project (desktop and phone run at once on one demo).
+  const back = info.project.name === "phone" ? 4 : 3;
+  const day = new Date(Date.now() - back * 86_400_000).toISOString().slice(0, 10);
+  const text = `Ran a <b>half</b> marathon (${info.project.name})`;
+  const form = page.locator(".day-note-form");
+  await form.getByLabel("Day").fill(day);
+  await form.getByLabel("Note").fill(text);
+  await form.getByRole("button", { name: "Note this day" }).click();
+  const mine = page.locator(`.day-notes li[data-day="${day}"]`);
+  await expect(mine).toContainText(text);
+  // Its number on the chart is its place in the list.
+  const number = await notes.evaluateAll(
+    (items, day) => items.findIndex((item) => item.getAttribute("data-day") === day) + 1,
+    day,
+  );
+  await expect(page.locator(".line-chart text.note-mark").nth(number - 1)).toHaveText(String(number));
+  // On another metric's chart too, and in its table behind "Show the data".
+  await page.goto("/track/mood");
+  await hydrated(page);
+  await expect(page.locator(`.day-notes li[data-day="${day}"]`)).toContainText(text);
+  await expect(page.locator(".line-chart table")).toContainText(text);
+  // Too long: the reason, and nothing changes.
+  await page.locator(".day-note-form").getByLabel("Day").fill(day);
+  await page.locator(".day-note-form").getByLabel("Note").evaluate((input: HTMLInputElement) => input.removeAttribute("maxlength"));
+  await page.locator(".day-note-form").getByLabel("Note").fill("x".repeat(141));
+  await page.getByRole("button", { name: "Note this day" }).click();
+  await expect(page.locator(".day-notes [role=alert]")).toContainText("at most 140 characters");
+  await expect(page.locator(`.day-notes li[data-day="${day}"]`)).toContainText(text);
+
+  await page.locator(`.day-notes li[data-day="${day}"]`).getByRole("button", { name: "Remove" }).click();
+  await expect(page.locator(`.day-notes li[data-day="${day}"]`)).toHaveCount(0);
+  await expect(page.locator(".line-chart table")).not.toContainText(text);
   expect(errors).toEqual([]);
 });
 

@@ -334,7 +334,8 @@ const TRACKED_DAYS: i32 = 42;
 /// Six weeks of sleep, steps, mood and energy for demo members who have none yet,
 /// captured the way every capture path does: through `pipeline::capture::land` (as the
 /// quick log would have sent them), distilled by `seed_demo` after the commit. Sleep,
-/// steps and mood are shared with the demo group as aggregates; energy stays private.
+/// steps and mood are shared with the demo group as aggregates, energy by three members
+/// only (fewer than k); the organizer has notes on two days.
 /// Values come from a hash of member and day, so a demo looks the same wherever it is
 /// made; mood leans on the night's sleep and energy on the day before's steps (planted
 /// relations for the insights to find). Returns the members whose entries landed.
@@ -400,6 +401,40 @@ async fn add_observations(
     .execute(&mut **tx)
     .await
     .context("sharing the demo observations")?;
+    // Energy: shared by three members only, so its group figures are withheld (k = 5)
+    // and their pages say why.
+    sqlx::query(
+        "INSERT INTO metric_shares (user_id, metric_id, group_id, level)
+         SELECT u.id, m.id, g.id, 'aggregate'
+           FROM users u JOIN memberships ms ON ms.user_id = u.id JOIN groups g ON g.id = ms.group_id,
+                metrics m
+          WHERE u.is_demo AND g.slug = $1 AND m.owner_id IS NULL AND m.key = 'energy'
+            AND u.email = ANY($2)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(DEMO_GROUP_SLUG)
+    .bind(
+        ["morgan.reyes", "priya.natarajan", "sam.okafor"]
+            .map(|local_part| format!("{local_part}@demo.cohort.invalid"))
+            .to_vec(),
+    )
+    .execute(&mut **tx)
+    .await
+    .context("sharing the demo members' energy")?;
+    // The organizer's notes on two days, marked on their charts.
+    sqlx::query(
+        "INSERT INTO day_notes (user_id, day, note)
+         SELECT u.id, $2::date - d.back, d.note
+           FROM users u, (VALUES (20, 'Flight home from the QS conference'),
+                                 (9, 'Started magnesium before bed')) AS d(back, note)
+          WHERE u.email = $1
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(format!("{}@demo.cohort.invalid", MEMBERS[0].1))
+    .bind(today)
+    .execute(&mut **tx)
+    .await
+    .context("noting the demo organizer's days")?;
     Ok(landed)
 }
 

@@ -30,6 +30,8 @@ pub struct Brush {
     pub unit: String,
     /// Decimals worth showing for a value.
     pub decimals: usize,
+    /// The member's notes on days of the chart: (the day's index, the note).
+    pub notes: Vec<(usize, String)>,
 }
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -199,10 +201,12 @@ pub fn BrushedChart(chart: Chart, brush: Brush) -> impl IntoView {
         hover.get().map(|i| {
             brush.with_value(|b| {
                 let value = b.values.get(i).copied().flatten();
+                let note = b.notes.iter().find(|(j, _)| *j == i);
                 format!(
-                    "{}: {}",
+                    "{}: {}{}",
                     day_label(b.date(i)),
-                    value.map_or("not logged".to_string(), |v| b.value(v, b.decimals))
+                    value.map_or("not logged".to_string(), |v| b.value(v, b.decimals)),
+                    note.map(|(_, n)| format!(" · “{n}”")).unwrap_or_default()
                 )
             })
         })
@@ -470,6 +474,7 @@ mod tests {
             values: vec![Some(7.0), None, Some(6.5), Some(8.0), Some(7.5)],
             unit: "h".into(),
             decimals: 1,
+            notes: vec![(1, "Flight".into())],
         }
     }
 

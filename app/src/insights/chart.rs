@@ -178,6 +178,16 @@ fn path(points: impl Iterator<Item = Option<(f64, f64)>>) -> String {
     out.trim_start().to_string()
 }
 
+/// Where day `i` of a line chart of `len` days sits across it.
+pub fn day_x(len: usize, i: usize) -> f64 {
+    let plot_width = LINE_WIDTH - LINE_LEFT - LINE_RIGHT;
+    if len > 1 {
+        LINE_LEFT + i as f64 * plot_width / (len - 1) as f64
+    } else {
+        LINE_LEFT
+    }
+}
+
 /// Lays out one value per day (oldest first; `None` for a day without one) with its
 /// rolling 7-day mean, the goal and the marked days, on y ticks that cover them all.
 pub fn line(values: &[Option<f64>], goal: Option<f64>, marked: &[usize]) -> Line {
@@ -202,13 +212,7 @@ pub fn line(values: &[Option<f64>], goal: Option<f64>, marked: &[usize]) -> Line
     );
     let plot_height = LINE_HEIGHT - LINE_TOP - LINE_BOTTOM;
     let y = |v: f64| LINE_TOP + (top - v) / (top - bottom) * plot_height;
-    let plot_width = LINE_WIDTH - LINE_LEFT - LINE_RIGHT;
-    let step = if values.len() > 1 {
-        plot_width / (values.len() - 1) as f64
-    } else {
-        0.0
-    };
-    let x = |i: usize| LINE_LEFT + i as f64 * step;
+    let x = |i: usize| day_x(values.len(), i);
     let point = |i: usize, v: Option<f64>| v.filter(|v| v.is_finite()).map(|v| (x(i), y(v)));
     // About six dates along the bottom, evenly spaced, the newest day always among them.
     let every = values.len().div_ceil(6).max(1);

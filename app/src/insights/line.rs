@@ -1,11 +1,14 @@
 //! A metric's daily line chart: the values of each day with their rolling 7-day mean,
-//! the goal and the days flagged as outliers, on labelled axes; with a one-sentence text
+//! the goal, the days flagged as outliers and the days the member noted (numbered marks
+//! whose notes are listed under the chart), on labelled axes; with a one-sentence text
 //! alternative and the numbers behind it in a table under "Show the data". Laid out and
 //! labelled on the server ([`super::chart::line`]), drawn by [`super::svg::ChartView`].
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use crate::insights::chart::{line, rolling_mean, LINE_HEIGHT, LINE_LEFT, LINE_WIDTH};
+    use crate::insights::chart::{
+        day_x, line, rolling_mean, LINE_BOTTOM, LINE_HEIGHT, LINE_LEFT, LINE_TOP, LINE_WIDTH,
+    };
     use crate::insights::svg::{horizontal_lines, Chart, Row};
     use crate::track::units::format_number;
     use chrono::{NaiveDate, TimeDelta};
@@ -14,12 +17,16 @@ pub mod ssr {
     pub const MAX_DAYS: i64 = 731;
 
     /// The chart of `days` (display-unit values by day) from `from` to `to`, or `None`
-    /// when no day in the range has a value.
+    /// when no day in the range has a value. `notes` are the member's notes on days
+    /// (oldest first): each in the range gets a numbered mark, its number being its place
+    /// among them.
+    #[allow(clippy::too_many_arguments)]
     pub fn build(
         name: &str,
         unit_label: &str,
         days: &[(NaiveDate, f64)],
         outliers: &[NaiveDate],
+        notes: &[(NaiveDate, String)],
         goal: Option<f64>,
         from: NaiveDate,
         to: NaiveDate,
@@ -77,8 +84,14 @@ pub mod ssr {
         } else {
             format!(" ({unit_label})")
         };
+        let noted: Vec<(usize, &str)> = notes
+            .iter()
+            .filter(|(d, _)| (from..=to).contains(d))
+            .map(|(d, note)| ((*d - from).num_days() as usize, note.as_str()))
+            .collect();
+        let note_of = |i: usize| noted.iter().find(|(j, _)| *j == i).map(|(_, n)| *n);
         let summary = format!(
-            "{name} from {} to {}: {logged} of {} days logged, from {} to {}, mean {}{}{}.",
+            "{name} from {} to {}: {logged} of {} days logged, from {} to {}, mean {}{}{}{}.",
             short(from),
             short(to),
             dates.len(),
@@ -91,34 +104,50 @@ pub mod ssr {
                 0 => String::new(),
                 1 => "; 1 day flagged as an outlier".to_string(),
                 n => format!("; {n} days flagged as outliers"),
+            },
+            match noted.len() {
+                0 => String::new(),
+                1 => "; 1 day noted".to_string(),
+                n => format!("; {n} days noted"),
             }
         );
         let rows = dates
             .iter()
             .enumerate()
             .rev()
-            .filter_map(|(i, d)| {
+            .filter(|(i, _)| values[*i].is_some() || note_of(*i).is_some())
+            .map(|(i, d)| {
                 let outlier = marked.contains(&i);
-                values[i].map(|v| Row {
+                let mut cells = vec![
+                    d.format("%a %-d %b %Y").to_string(),
+                    values[i].map_or("not logged".into(), |v| {
+                        format!(
+                            "{}{}",
+                            with_unit(v, decimals + 1),
+                            if outlier { " (outlier)" } else { "" }
+                        )
+                    }),
+                    mean[i]
+                        .map(|m| with_unit(m, decimals + 1))
+                        .unwrap_or_default(),
+                ];
+                if !noted.is_empty() {
+                    cells.push(note_of(i).unwrap_or_default().to_string());
+                }
+                Row {
                     class: if outlier {
                         "outlier".into()
                     } else {
                         String::new()
                     },
-                    cells: vec![
-                        d.format("%a %-d %b %Y").to_string(),
-                        format!(
-                            "{}{}",
-                            with_unit(v, decimals + 1),
-                            if outlier { " (outlier)" } else { "" }
-                        ),
-                        mean[i]
-                            .map(|m| with_unit(m, decimals + 1))
-                            .unwrap_or_default(),
-                    ],
-                })
+                    cells,
+                }
             })
             .collect();
+        let mut head = vec!["Day".into(), "Value".into(), "7-day mean".into()];
+        if !noted.is_empty() {
+            head.push("Your note".into());
+        }
         let mut chart = Chart {
             class: "line-chart".into(),
             caption: Some(format!(
@@ -128,7 +157,7 @@ pub mod ssr {
             )),
             summary,
             view_box: format!("0 0 {LINE_WIDTH} {LINE_HEIGHT}"),
-            head: vec!["Day".into(), "Value".into(), "7-day mean".into()],
+            head,
             rows,
             ..Chart::default()
         };
@@ -164,6 +193,25 @@ pub mod ssr {
             let label = format!("goal {}", with_unit(g, decimals + 1));
             chart.label("goal-label", (plot_right, y), "end", "-0.4em", label);
         }
+        // A note's mark: a dotted line through its day and its number along the top.
+        for (number, (i, _)) in noted.iter().enumerate() {
+            let x = day_x(dates.len(), *i);
+            chart.path(
+                "chart-note",
+                format!(
+                    "M{x:.1},{:.1} V{:.1}",
+                    LINE_TOP + 12.0,
+                    LINE_HEIGHT - LINE_BOTTOM
+                ),
+            );
+            chart.label(
+                "note-mark",
+                (x, LINE_TOP + 8.0),
+                "middle",
+                "",
+                (number + 1).to_string(),
+            );
+        }
         chart.path("chart-values", geometry.values);
         chart.path("chart-mean", geometry.mean);
         for point in &geometry.marked {
@@ -173,6 +221,12 @@ pub mod ssr {
         chart.key("key-mean", "7-day mean");
         if !geometry.marked.is_empty() {
             chart.key("key-outlier", "far from your usual (outlier)");
+        }
+        if !noted.is_empty() {
+            chart.key(
+                "key-note",
+                "a day you noted (the notes are under the chart)",
+            );
         }
         Some(chart)
     }
@@ -185,23 +239,48 @@ pub mod ssr {
         fn a_chart_says_what_it_shows_and_keeps_its_table() {
             let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
             let days = [(day(1), 7.0), (day(2), 6.5), (day(4), 12.0)];
-            let chart = build("Sleep", "h", &days, &[day(4)], Some(8.0), day(1), day(4)).unwrap();
+            let notes = [(day(3), "Flight to Tokyo".to_string())];
+            let chart = build(
+                "Sleep",
+                "h",
+                &days,
+                &[day(4)],
+                &notes,
+                Some(8.0),
+                day(1),
+                day(4),
+            )
+            .unwrap();
             assert_eq!(
                 chart.caption.as_deref(),
                 Some("Sleep (h) per day, 1 Nov to 4 Nov")
             );
             assert_eq!(
                 chart.summary,
-                "Sleep from 1 Nov to 4 Nov: 3 of 4 days logged, from 6.5 h to 12 h, mean 8.5 h, goal 8 h; 1 day flagged as an outlier."
+                "Sleep from 1 Nov to 4 Nov: 3 of 4 days logged, from 6.5 h to 12 h, mean 8.5 h, goal 8 h; 1 day flagged as an outlier; 1 day noted."
             );
-            assert_eq!(chart.rows.len(), 3);
+            // The noted day has no value and still gets its row, with its note.
+            assert_eq!(chart.rows.len(), 4);
+            assert_eq!(chart.head.last().map(String::as_str), Some("Your note"));
+            assert_eq!(chart.rows[1].cells[1], "not logged");
+            assert_eq!(chart.rows[1].cells[3], "Flight to Tokyo");
+            assert_eq!(chart.rows[0].cells[3], "");
+            assert!(chart
+                .labels
+                .iter()
+                .any(|l| l.class == "note-mark" && l.text == "1"));
+            assert!(chart.paths.iter().any(|p| p.class == "chart-note"));
             assert_eq!(chart.rows[0].cells[0], "Wed 4 Nov 2026");
             assert_eq!(chart.rows[0].cells[1], "12 h (outlier)");
             assert_eq!(chart.rows[0].class, "outlier");
             assert_eq!(chart.dots.len(), 1);
             assert!(chart.labels.iter().any(|l| l.text == "goal 8 h"));
             assert!(chart.paths.iter().any(|p| p.class == "chart-mean"));
-            assert!(build("Sleep", "h", &[], &[], None, day(1), day(4)).is_none());
+            assert!(build("Sleep", "h", &[], &[], &[], None, day(1), day(4)).is_none());
+            // A note outside the range neither marks the chart nor adds a column.
+            let plain = build("Sleep", "h", &days, &[], &notes, None, day(1), day(2)).unwrap();
+            assert_eq!(plain.head.len(), 3);
+            assert!(!plain.summary.contains("noted"));
         }
     }
 }

@@ -332,6 +332,8 @@ pub fn MetricPage() -> impl IntoView {
     let exclude = ServerAction::<ExcludeEntry>::new();
     let settings = ServerAction::<SaveMetricSettings>::new();
     let share = ServerAction::<ShareMetric>::new();
+    let annotate = ServerAction::<AnnotateDay>::new();
+    let noted = successes(move || annotate.value().get());
     let (logged, saved, configured) = (
         successes(move || log.value().get()),
         successes(move || save.value().get()),
@@ -349,7 +351,7 @@ pub fn MetricPage() -> impl IntoView {
                 logged.get()
                     + saved.get()
                     + (delete.version().get() + exclude.version().get()) as u32,
-                configured.get() as usize + share.version().get(),
+                configured.get() as usize + share.version().get() + noted.get() as usize,
             )
         },
         |(key, from, to, search, page, ..)| get_metric_page(key, from, to, search, page),
@@ -363,6 +365,7 @@ pub fn MetricPage() -> impl IntoView {
         exclude,
         settings,
         share,
+        annotate,
     };
     view! {
         <div class="track metric-page" data-hydrated=move || hydrated.get().to_string()>
@@ -390,6 +393,7 @@ struct MetricActions {
     exclude: ServerAction<ExcludeEntry>,
     settings: ServerAction<SaveMetricSettings>,
     share: ServerAction<ShareMetric>,
+    annotate: ServerAction<AnnotateDay>,
 }
 
 fn error_of<T: 'static>(
@@ -444,6 +448,7 @@ fn MetricView(data: MetricData, actions: MetricActions) -> impl IntoView {
             };
             view! { <section class="chart-section" aria-label="Chart">{figure}</section> }.into_any()
         })}
+        <DayNotes notes=data.day_notes.clone() today=data.now_local.chars().take(10).collect() annotate=actions.annotate />
         {view! { <crate::insights::band::GroupBands bands=data.groups.clone() /> }.into_any()}
         {(!data.patterns.is_empty() || !data.records.is_empty()).then(|| view! {
             <section class="patterns" aria-labelledby="patterns-heading">
@@ -584,6 +589,54 @@ fn MetricView(data: MetricData, actions: MetricActions) -> impl IntoView {
                 }.into_any()
             }}
             {error_of(move || actions.share.value().get())}
+        </section>
+    }
+}
+
+/// The member's notes on the chart's days, numbered as the chart marks them, each with
+/// "Remove"; and the form that notes a day (today unless another is picked).
+#[component]
+fn DayNotes(
+    notes: Vec<DayNote>,
+    today: String,
+    annotate: ServerAction<AnnotateDay>,
+) -> impl IntoView {
+    let list = if notes.is_empty() {
+        view! {
+            <p class="muted">
+                "Note a day (a trip, a new supplement, a cold) and it is marked on the charts of all your metrics. Only you see it."
+            </p>
+        }
+        .into_any()
+    } else {
+        view! {
+            <ol>
+                {notes.into_iter().map(|note| {
+                    let day = note.day.clone();
+                    view! {
+                    <li data-day=note.day>
+                        <span class="muted">{note.label}</span>": "<span class="text">{note.note}</span>" "
+                        <ActionForm action=annotate attr:class="inline">
+                            <input type="hidden" name="day" value=day />
+                            <input type="hidden" name="note" value="" />
+                            <button type="submit" class="link small danger-link">"Remove"</button>
+                        </ActionForm>
+                    </li>
+                }}).collect_view()}
+            </ol>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="day-notes" aria-labelledby="day-notes-heading">
+            <h2 id="day-notes-heading">"Notes on days"</h2>
+            {list}
+            <ActionForm action=annotate attr:class="day-note-form">
+                <label>"Day"<input type="date" name="day" value=today required /></label>
+                <label>"Note"<input name="note" maxlength="140" required placeholder="started magnesium" /></label>
+                <button type="submit" class="small">"Note this day"</button>
+            </ActionForm>
+            {error_of(move || annotate.value().get())}
         </section>
     }
 }

@@ -69,6 +69,13 @@ pub async fn save_entry(
     .await?)
 }
 
+/// Notes a day (`YYYY-MM-DD`) with a short note shown on the member's charts; an empty
+/// note removes the day's note.
+#[server(endpoint = "annotate_day")]
+pub async fn annotate_day(day: String, note: Option<String>) -> Result<(), ServerFnError> {
+    Ok(super::ssr::annotate_day(day, note.unwrap_or_default()).await?)
+}
+
 /// Leaves an entry out of the statistics (`excluded = true`) or counts it again.
 #[server(endpoint = "exclude_entry")]
 pub async fn exclude_entry(id: i64, excluded: bool) -> Result<(), ServerFnError> {

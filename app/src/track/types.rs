@@ -107,6 +107,8 @@ pub struct MetricData {
     pub chart: Option<crate::insights::svg::Chart>,
     /// The chart's days for brushing it in the browser.
     pub brush: Option<crate::insights::brush::Brush>,
+    /// The member's notes on the chart's days, oldest first (numbered so on the chart).
+    pub day_notes: Vec<DayNote>,
     /// The last year as a calendar heatmap, the weekday profile and the spread.
     pub patterns: Vec<crate::insights::svg::Chart>,
     /// Streaks and bests: (what, value).
@@ -117,6 +119,16 @@ pub struct MetricData {
     pub from: String,
     pub to: String,
     pub search: String,
+}
+
+/// A member's note on a day, shown on the charts of every one of their metrics.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayNote {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// "Tue 3 Nov 2026".
+    pub label: String,
+    pub note: String,
 }
 
 /// History rows per page.

@@ -358,6 +358,7 @@ const MATRIX: &[Row] = &[
     ("save_entry", Request::Function("save_entry", &[("id", "{observation}"), ("value", "3"), ("at", "")]), OWNER_ONLY),
     ("delete_entry", Request::Function("delete_entry", &[("id", "{observation}")]), OWNER_ONLY),
     ("exclude_entry", Request::Function("exclude_entry", &[("id", "{observation}"), ("excluded", "true")]), OWNER_ONLY),
+    ("annotate_day", Request::Function("annotate_day", &[("day", "{today}"), ("note", "Flight")]), ACCOUNT),
     ("record_insight_event", Request::Function("record_insight_event",
         &[("insight_id", "{insight}"), ("kind", "useful")]), OWNER_ONLY),
     ("record_impressions", Request::Function("record_impressions", &[("ids", "{insight}")]), OWNER_ONLY),
@@ -614,6 +615,14 @@ async fn template() -> Template {
         owner,
     )
     .await;
+    // A note on the day of the owner's observation: on the owner's charts, nobody else's.
+    scalar(
+        &pool,
+        "INSERT INTO day_notes (user_id, day, note)
+         VALUES ($1, (now() - interval '1 hour')::date, 'xyzzy: flight home') RETURNING user_id",
+        owner,
+    )
+    .await;
     let insight = scalar(
         &pool,
         "INSERT INTO insights (user_id, kind, subject, metrics, lag_days, numbers, sentence)
@@ -683,6 +692,7 @@ async fn template() -> Template {
             ("{token}", token.to_string()),
             ("{failed_job}", failed_job.to_string()),
             ("{pending_job}", pending_job.to_string()),
+            ("{today}", chrono::Utc::now().date_naive().to_string()),
         ],
     }
 }

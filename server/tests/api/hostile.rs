@@ -806,6 +806,14 @@ fn specs() -> Vec<Spec> {
             ],
         ),
         spec(
+            "annotate_day",
+            Member,
+            vec![
+                req("day", Choice, "{today}"),
+                opt("note", Text, Some("Flight home")),
+            ],
+        ),
+        spec(
             "get_pair",
             Member,
             vec![
@@ -1058,6 +1066,7 @@ async fn world() -> World {
         ("{talk}", talk.to_string()),
         ("{user}", demo_member.to_string()),
         ("{observation}", observation.to_string()),
+        ("{today}", chrono::Utc::now().date_naive().to_string()),
         ("{doomed}", doomed.to_string()),
         ("{token}", token.to_string()),
         ("{import}", import.to_string()),

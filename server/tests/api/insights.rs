@@ -599,3 +599,177 @@ async fn the_dashboard_searches_every_note_of_the_member_and_no_one_elses() {
         "escaped: {html}"
     );
 }
+
+/// A member's notes on days: one per day, marked on the charts of every one of their
+/// metrics (numbered, in the table, in the brush's tooltip data), replaced and removed by
+/// their owner, refused with the reason when bad (what was stored stays), one row under
+/// 50 simultaneous saves, never on anyone else's page.
+#[tokio::test]
+async fn notes_on_days_mark_their_members_charts_only() {
+    let app = TestApp::spawn().await;
+    let (client, bea) = app.member_in_zone("bea@example.org", "Bea", "UTC").await;
+    let (other, _) = app.member_in_zone("cal@example.org", "Cal", "UTC").await;
+    let today = chrono::Utc::now().date_naive();
+    let day = |back: i64| (today - chrono::Duration::days(back)).to_string();
+    for who in [&client, &other] {
+        for (back, mood) in [(3, "5"), (2, "6"), (1, "7")] {
+            let at = format!("{}T20:00", day(back));
+            let key = format!("mood-{back}");
+            let response = app
+                .call(
+                    who,
+                    "log_entry",
+                    &[
+                        ("metric", "mood"),
+                        ("value", mood),
+                        ("at", &at),
+                        ("key", &key),
+                    ],
+                )
+                .await;
+            assert_eq!(response.status(), 200);
+        }
+        let at = format!("{}T07:00", day(1));
+        let response = app
+            .call(
+                who,
+                "log_entry",
+                &[
+                    ("metric", "sleep"),
+                    ("value", "420"),
+                    ("at", &at),
+                    ("key", "sleep"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    app.run_jobs().await;
+    let annotate = |who: &reqwest::Client, day: String, note: String| {
+        let (app, who) = (&app, who.clone());
+        async move {
+            let response = app
+                .call(&who, "annotate_day", &[("day", &day), ("note", &note)])
+                .await;
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    let page = |who: &reqwest::Client, key: &'static str| {
+        let (app, who) = (&app, who.clone());
+        async move {
+            let response = app.call(&who, "get_metric_page", &[("key", key)]).await;
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+
+    assert_eq!(
+        annotate(&client, day(2), "Flight <b>home</b> & back".into())
+            .await
+            .0,
+        200
+    );
+    let mood = page(&client, "mood").await;
+    assert_eq!(mood["day_notes"][0]["day"], day(2));
+    assert_eq!(mood["day_notes"][0]["note"], "Flight <b>home</b> & back");
+    let chart = &mood["chart"];
+    assert!(
+        chart["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("; 1 day noted."),
+        "{chart}"
+    );
+    assert!(chart["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["class"] == "note-mark" && l["text"] == "1"));
+    assert_eq!(chart["head"][3], "Your note");
+    let noted_row = chart["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["cells"][3] != "")
+        .unwrap();
+    assert_eq!(noted_row["cells"][1], "6");
+    assert_eq!(mood["brush"]["notes"][0][1], "Flight <b>home</b> & back");
+    // On every metric's chart: sleep, logged only yesterday, still lists the day (its
+    // chart starts at its first value, so the note two days ago is outside it).
+    let sleep = page(&client, "sleep").await;
+    assert_eq!(sleep["day_notes"], serde_json::json!([]));
+    assert_eq!(
+        annotate(&client, day(1), "Slept at a friend's".into())
+            .await
+            .0,
+        200
+    );
+    let sleep = page(&client, "sleep").await;
+    assert_eq!(sleep["day_notes"][0]["note"], "Slept at a friend's");
+    // The page reads without JavaScript, the note as text.
+    let html = app.html(&client, "/track/mood").await;
+    assert!(
+        html.contains("Flight &lt;b&gt;home&lt;/b&gt; &amp; back"),
+        "escaped"
+    );
+    assert!(!html.contains("<b>home</b>"));
+
+    // Bad input: a 400 with the reason, and the stored note stays.
+    let long = "x".repeat(141);
+    let cases = [
+        (day(2), long.as_str(), "at most 140 characters"),
+        (day(2), "two\nlines", "one line"),
+        (day(2), "nul\u{0}", "NUL"),
+        (
+            (today + chrono::Duration::days(400)).to_string(),
+            "later",
+            "within a year",
+        ),
+        ("2026-13-01".to_string(), "never", "should look like"),
+        (String::new(), "no day", "Pick the day"),
+    ];
+    for (when, note, reason) in cases {
+        let (status, body) = annotate(&client, when.clone(), note.into()).await;
+        assert_eq!(status, 400, "{when} {note:?}: {body}");
+        assert!(body.contains(reason), "{when} {note:?}: {body}");
+    }
+    let mood = page(&client, "mood").await;
+    assert_eq!(mood["day_notes"][0]["note"], "Flight <b>home</b> & back");
+
+    // Fifty saves of the same day at once: every one answered, one note kept.
+    let saves = (0..50).map(|i| annotate(&client, day(2), format!("Version {i}")));
+    for (status, body) in futures_util::future::join_all(saves).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM day_notes WHERE user_id = $1 AND day = $2")
+            .bind(bea)
+            .bind(today - chrono::Duration::days(2))
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, 1);
+
+    // Another member sees none of it, and removing "their" note of that day removes
+    // nothing of Bea's.
+    let theirs = page(&other, "mood").await;
+    assert_eq!(theirs["day_notes"], serde_json::json!([]));
+    assert!(!theirs["chart"]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("noted"));
+    assert_eq!(annotate(&other, day(2), String::new()).await.0, 200);
+    let mood = page(&client, "mood").await;
+    assert!(mood["day_notes"][0]["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("Version "));
+
+    // An empty note removes the day's note (yesterday's stays).
+    assert_eq!(annotate(&client, day(2), "  ".into()).await.0, 200);
+    let mood = page(&client, "mood").await;
+    let notes = mood["day_notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["day"], day(1));
+}

@@ -100,9 +100,11 @@ pub async fn metric_data(
     .await
     ?;
     let latest = latest(&pool, user.id).await?;
-    let (chart, brush) = chart(&pool, user.id, &metric, &zone, now, from_day, to_day)
-        .await?
-        .unzip();
+    let (chart, brush, day_notes) =
+        match chart(&pool, user.id, &metric, &zone, now, from_day, to_day).await? {
+            Some((chart, brush, notes)) => (Some(chart), Some(brush), notes),
+            None => (None, None, Vec::new()),
+        };
     let groups = crate::insights::band::ssr::bands(&pool, user.id, &metric).await?;
     let crate::insights::profile::ssr::Profile {
         charts: patterns,
@@ -111,6 +113,7 @@ pub async fn metric_data(
     Ok(MetricData {
         chart,
         brush,
+        day_notes,
         groups,
         patterns,
         records,
@@ -176,7 +179,8 @@ async fn patterns(
 }
 
 /// The chart of the metric's daily values over the filter's dates: without them, from
-/// the first value of the last 90 days to the member's today; at most [`MAX_DAYS`].
+/// the first value of the last 90 days to the member's today; at most [`MAX_DAYS`]. With
+/// it, the member's notes on its days, numbered as the chart marks them.
 async fn chart(
     pool: &PgPool,
     user_id: i64,
@@ -185,7 +189,7 @@ async fn chart(
     now: DateTime<Utc>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-) -> Result<Option<(Chart, Brush)>, AppError> {
+) -> Result<Option<(Chart, Brush, Vec<DayNote>)>, AppError> {
     use crate::insights::line::ssr::{build, MAX_DAYS};
     let today = zone
         .parse::<chrono_tz::Tz>()
@@ -233,6 +237,14 @@ async fn chart(
     .bind(to)
     .fetch_all(pool)
     .await?;
+    let notes: Vec<(NaiveDate, String)> = sqlx::query_as(
+        "SELECT day, note FROM day_notes WHERE user_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day",
+    )
+    .bind(user_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
     let days: Vec<(NaiveDate, f64)> = days
         .into_iter()
         .map(|(day, value)| (day, metric.display_number(value)))
@@ -242,6 +254,7 @@ async fn chart(
         &metric.display_label(),
         &days,
         &outliers,
+        &notes,
         metric.goal.map(|goal| metric.display_number(goal)),
         from,
         to,
@@ -260,8 +273,20 @@ async fn chart(
         values,
         unit: metric.display_label(),
         decimals: metric.display_decimals(),
+        notes: notes
+            .iter()
+            .map(|(day, note)| ((*day - from).num_days() as usize, note.clone()))
+            .collect(),
     };
-    Ok(Some((chart, brush)))
+    let notes = notes
+        .into_iter()
+        .map(|(day, note)| DayNote {
+            day: day.format("%Y-%m-%d").to_string(),
+            label: crate::insights::brush::day_label(day),
+            note,
+        })
+        .collect();
+    Ok(Some((chart, brush, notes)))
 }
 
 /// One of the member's observations with its metric; anyone else's is "not found".

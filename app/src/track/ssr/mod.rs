@@ -16,9 +16,11 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sqlx::PgPool;
 use std::collections::HashMap;
 
+mod day_notes;
 mod history;
 mod log;
 mod settings;
+pub use day_notes::*;
 pub use history::*;
 pub use log::*;
 pub use settings::*;
