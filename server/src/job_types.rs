@@ -6,6 +6,7 @@
 use crate::jobs::{maintenance, JobContext, Run, Runner, RunnerOptions, Services};
 use anyhow::Result;
 use app::pipeline::compute::group::GroupFigures;
+use app::pipeline::compute::meetup::FreezeMeetup;
 use app::pipeline::compute::Compute;
 use app::pipeline::distill::Distill;
 use app::pipeline::index::Index;
@@ -37,6 +38,7 @@ pub fn cohort_runner(pool: PgPool, workers: usize, services: Arc<Services>) -> R
         .register::<Index>()
         .register::<Compute>()
         .register::<GroupFigures>()
+        .register::<FreezeMeetup>()
         .register::<NightlyRecompute>()
         .register::<crate::imports::ImportFile>()
 }
@@ -78,6 +80,13 @@ impl Run for Compute {
 impl Run for GroupFigures {
     async fn run(self, context: JobContext) -> Result<()> {
         GroupFigures::run(self, &context.pool).await?;
+        Ok(())
+    }
+}
+
+impl Run for FreezeMeetup {
+    async fn run(self, context: JobContext) -> Result<()> {
+        FreezeMeetup::run(self, &context.pool).await?;
         Ok(())
     }
 }

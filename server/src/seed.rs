@@ -183,6 +183,37 @@ pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> Result<SeedReport> 
             .run(pool)
             .await
             .context("publishing the demo group's figures")?;
+        // The demo's past meetup shows the group's figures as frozen for it: those just
+        // published (its own date is long before the demo's data).
+        let mut conn = pool.acquire().await?;
+        let v13: i64 = sqlx::query_scalar(
+            "SELECT id FROM events WHERE group_id = $1 AND source_key = 'qsnb-meetup-v1.3'",
+        )
+        .bind(group_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        app::pipeline::compute::meetup::freeze(&mut conn, group_id, v13, None)
+            .await
+            .context("freezing the demo meetup's figures")?;
+        // Priya's talk there shows one of her insights about sleep, frozen.
+        let talk: Option<(i64, i64, String)> = sqlx::query_as(
+            "SELECT t.id, t.user_id, i.subject FROM talks t
+               JOIN users u ON u.id = t.user_id
+               JOIN insights i ON i.user_id = t.user_id
+              WHERE t.event_id = $1 AND u.email = $2
+                AND NOT EXISTS (SELECT 1 FROM talk_insights ti WHERE ti.talk_id = t.id)
+              ORDER BY ('sleep' = ANY(i.metrics)) DESC, i.id LIMIT 1",
+        )
+        .bind(v13)
+        .bind("priya.natarajan@demo.cohort.invalid")
+        .fetch_optional(&mut *conn)
+        .await?;
+        drop(conn);
+        if let Some((talk_id, user_id, subject)) = talk {
+            app::insights::talk::ssr::attach_for(pool, user_id, talk_id, subject)
+                .await
+                .map_err(|error| anyhow::anyhow!("attaching the demo talk's insight: {error}"))?;
+        }
     }
     // Generated per instance, never a fixed password; only members without one get it.
     report.demo_password = reset_demo_password(pool, true).await?;

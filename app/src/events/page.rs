@@ -4,6 +4,7 @@
 use super::server_fns::*;
 use super::types::*;
 use crate::errors::message;
+use crate::insights::talk::{AttachInsight, TalkInsightControls, WithdrawInsight};
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
@@ -28,6 +29,8 @@ pub fn EventPage() -> impl IntoView {
     let moderate = ServerAction::<ModerateComment>::new();
     let propose = ServerAction::<ProposeTalk>::new();
     let decide = ServerAction::<DecideTalk>::new();
+    let attach = ServerAction::<AttachInsight>::new();
+    let withdraw = ServerAction::<WithdrawInsight>::new();
     let detail = Resource::new(
         move || {
             (
@@ -37,6 +40,7 @@ pub fn EventPage() -> impl IntoView {
                 comment.version().get(),
                 moderate.version().get(),
                 propose.version().get() + decide.version().get(),
+                attach.version().get() + withdraw.version().get(),
             )
         },
         |(id, ..)| get_event(id),
@@ -50,6 +54,8 @@ pub fn EventPage() -> impl IntoView {
         moderate,
         propose,
         decide,
+        attach,
+        withdraw,
     };
 
     view! {
@@ -77,6 +83,8 @@ struct EventActions {
     moderate: ServerAction<ModerateComment>,
     propose: ServerAction<ProposeTalk>,
     decide: ServerAction<DecideTalk>,
+    attach: ServerAction<AttachInsight>,
+    withdraw: ServerAction<WithdrawInsight>,
 }
 
 #[component]
@@ -149,7 +157,8 @@ fn EventView(event: EventDetail, actions: EventActions) -> impl IntoView {
             <RsvpPanel event=event.clone() action=actions.rsvp />
             <section class="description" inner_html=event.body_html.clone()></section>
             {event.can_manage.then(|| view! { <OrganizerTools event=event.clone() cancel=actions.cancel /> })}
-            <Agenda event=event.clone() propose=actions.propose decide=actions.decide />
+            <Agenda event=event.clone() actions />
+            {event.figures.clone().map(|figures| view! { <div class="drawn" inner_html=figures.rendered_html()></div> })}
             {event.attendees.clone().map(|people| view! { <AttendeeList people /> })}
             {event.comments.clone().map(|comments| view! {
                 <Comments event_id=id comments can_moderate=event.can_moderate post=actions.comment moderate=actions.moderate />
@@ -332,11 +341,22 @@ fn AttendeeList(people: Vec<Attendee>) -> impl IntoView {
 }
 
 #[component]
-fn Agenda(
-    event: EventDetail,
-    propose: ServerAction<ProposeTalk>,
-    decide: ServerAction<DecideTalk>,
-) -> impl IntoView {
+fn Agenda(event: EventDetail, actions: EventActions) -> impl IntoView {
+    let (propose, decide) = (actions.propose, actions.decide);
+    let choices = event.my_insights.clone();
+    // A talk's frozen insight, and its speaker's controls.
+    let insight = move |talk: &TalkView| {
+        let shown = talk.insight.clone().map(|insight| {
+            view! { <div class="drawn" inner_html=insight.rendered_html()></div> }
+        });
+        let controls = (talk.mine && !event.cancelled).then(|| {
+            view! {
+                <TalkInsightControls talk_id=talk.id attached=talk.insight.is_some()
+                    choices=choices.clone() attach=actions.attach withdraw=actions.withdraw />
+            }
+        });
+        view! { {shown}{controls} }.into_any()
+    };
     let accepted: Vec<TalkView> = event
         .talks
         .iter()
@@ -374,9 +394,10 @@ fn Agenda(
                 view! {
                     <ol class="talks">
                         {accepted.into_iter().map(|talk| view! {
-                            <li>
-                                <strong>{talk.title}</strong>" · "{talk.speaker}" · "{talk.minutes}" min"
+                            <li data-talk=talk.id>
+                                <strong>{talk.title.clone()}</strong>" · "{talk.speaker.clone()}" · "{talk.minutes}" min"
                                 {(!talk.abstract_text.is_empty()).then(|| view! { <p class="abstract">{talk.abstract_text.clone()}</p> })}
+                                {insight(&talk)}
                             </li>
                         }).collect_view()}
                     </ol>
@@ -389,9 +410,10 @@ fn Agenda(
                     {others.into_iter().map(|talk| {
                         let pending = talk.status == "proposed";
                         view! {
-                            <li data-talk-status=talk.status.clone()>
-                                <strong>{talk.title}</strong>" · "{talk.speaker}" · "{talk.minutes}" min "
+                            <li data-talk-status=talk.status.clone() data-talk=talk.id>
+                                <strong>{talk.title.clone()}</strong>" · "{talk.speaker.clone()}" · "{talk.minutes}" min "
                                 <span class="badge">{talk.status.clone()}</span>
+                                {insight(&talk)}
                                 {(can_manage && pending).then(|| view! {
                                     <ActionForm action=decide attr:class="inline">
                                         <input type="hidden" name="talk_id" value=talk.id />
@@ -430,6 +452,8 @@ fn Agenda(
                 </details>
             })}
             {move || error_line(decide.value().get().and_then(Result::err))}
+            {move || error_line(actions.attach.value().get().and_then(Result::err))}
+            {move || error_line(actions.withdraw.value().get().and_then(Result::err))}
         </section>
     }
 }

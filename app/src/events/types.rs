@@ -52,6 +52,9 @@ pub struct TalkView {
     /// "proposed", "accepted" or "declined".
     pub status: String,
     pub mine: bool,
+    /// The insight its speaker attached, frozen, drawn on the server (members of the
+    /// group only).
+    pub insight: Option<crate::html::Rendered>,
 }
 
 /// Whether RSVPs are taken now, and if not why.
@@ -111,6 +114,12 @@ pub struct EventDetail {
     /// Members only.
     pub comments: Option<Vec<CommentView>>,
     pub can_moderate: bool,
+    /// "Since the last meetup": the group's figures, drawn on the server (members only;
+    /// none when cancelled).
+    pub figures: Option<crate::html::Rendered>,
+    /// The viewer's insights they could attach to their own talks here: (subject,
+    /// sentence); empty unless they have a talk at this meetup.
+    pub my_insights: Vec<(String, String)>,
 }
 
 /// The event form's fields as text, as the browser sends them back.

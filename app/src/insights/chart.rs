@@ -529,6 +529,91 @@ mod band_tests {
     }
 }
 
+/// A spread chart's box: one row per window, the labels of the rows on the left and the
+/// values' ticks below.
+pub const SPREAD_WIDTH: f64 = 640.0;
+pub const SPREAD_LEFT: f64 = 150.0;
+pub const SPREAD_RIGHT: f64 = 24.0;
+pub const SPREAD_ROW: f64 = 48.0;
+pub const SPREAD_BOTTOM: f64 = 30.0;
+
+/// A spread chart's geometry: each row's y, and the x of its 10th, 25th, 50th, 75th and
+/// 90th percentiles on one scale; the ticks (x, value) along the bottom.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Spread {
+    pub height: f64,
+    pub rows: Vec<(f64, [f64; 5])>,
+    pub ticks: Vec<(f64, f64)>,
+}
+
+/// Lays out rows of percentiles (10th to 90th each) one under the other, on round ticks
+/// that cover them all: a meetup's "before" and "since" figures, compared at a glance.
+pub fn spread(rows: &[[f64; 5]]) -> Spread {
+    let values: Vec<f64> = rows
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let (Some(low), Some(high)) = (
+        values.iter().copied().reduce(f64::min),
+        values.iter().copied().reduce(f64::max),
+    ) else {
+        return Spread::default();
+    };
+    let ticks = nice_ticks(low, high, 4);
+    let (first, last) = (
+        ticks.first().copied().unwrap_or(low),
+        ticks.last().copied().unwrap_or(high),
+    );
+    let width = SPREAD_WIDTH - SPREAD_LEFT - SPREAD_RIGHT;
+    let x = |v: f64| {
+        if last > first {
+            SPREAD_LEFT + (v - first) / (last - first) * width
+        } else {
+            SPREAD_LEFT + width / 2.0
+        }
+    };
+    Spread {
+        height: rows.len() as f64 * SPREAD_ROW + SPREAD_BOTTOM,
+        rows: rows
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((i as f64 + 0.5) * SPREAD_ROW, p.map(x)))
+            .collect(),
+        ticks: ticks.iter().map(|&t| (x(t), t)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod spread_tests {
+    use super::*;
+
+    #[test]
+    fn a_spread_puts_rows_under_each_other_on_one_scale() {
+        let chart = spread(&[[6.0, 6.5, 7.0, 7.5, 8.0], [5.0, 6.0, 7.0, 8.0, 9.0]]);
+        assert_eq!(chart.height, 2.0 * SPREAD_ROW + SPREAD_BOTTOM);
+        assert_eq!(chart.rows[0].0, 24.0);
+        assert_eq!(chart.rows[1].0, 72.0);
+        // Ticks 5..9: 5 at the left edge of the plot, 9 at its right.
+        assert_eq!(chart.ticks.first().map(|t| t.0), Some(SPREAD_LEFT));
+        assert_eq!(
+            chart.ticks.last().map(|t| t.0),
+            Some(SPREAD_WIDTH - SPREAD_RIGHT)
+        );
+        // Both medians at 7, in the middle.
+        assert_eq!(chart.rows[0].1[2], chart.rows[1].1[2]);
+        assert_eq!(
+            chart.rows[0].1[2],
+            SPREAD_LEFT + (SPREAD_WIDTH - SPREAD_LEFT - SPREAD_RIGHT) / 2.0
+        );
+        assert_eq!(spread(&[]), Spread::default());
+        // One value everywhere: drawn in the middle, no division by zero.
+        let flat = spread(&[[3.0; 5]]);
+        assert!(flat.rows[0].1.iter().all(|x| x.is_finite()));
+    }
+}
+
 /// A calendar heatmap's cell size and gap, and its margins (weekday names on the left,
 /// month names on top).
 pub const CAL_CELL: f64 = 11.0;

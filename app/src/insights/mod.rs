@@ -12,11 +12,13 @@ pub mod brush;
 pub mod chart;
 pub mod dashboard;
 pub mod line;
+pub mod meetup;
 pub mod notes;
 pub mod pair;
 pub mod pairs;
 pub mod profile;
 pub mod svg;
+pub mod talk;
 
 pub use dashboard::DashboardPage;
 pub use pair::PairPage;

@@ -186,11 +186,26 @@ pub mod ssr {
 
     pub async fn pair(a: String, b: String, lag: String) -> Result<PairData, AppError> {
         let user = require_user().await?;
+        pair_of(&pool()?, user.id, a, b, lag).await
+    }
+
+    /// Member `user_id`'s pair (the caller has checked who asks).
+    pub async fn pair_of(
+        pool: &sqlx::PgPool,
+        user_id: i64,
+        a: String,
+        b: String,
+        lag: String,
+    ) -> Result<PairData, AppError> {
+        struct User {
+            id: i64,
+        }
+        let user = User { id: user_id };
         let lag = match lag.parse::<i64>() {
             Ok(lag) if (0..=MAX_LAG).contains(&lag) => lag,
             _ => return Err(not_found("pair")),
         };
-        let pool = pool()?;
+        let pool = pool.clone();
         let test: Option<TestRow> = sqlx::query_as(
             "SELECT n, pearson_r, pearson_p, spearman_r, spearman_p, n_eff, p_adj, q, shown
                FROM pair_tests WHERE user_id = $1 AND a = $2 AND b = $3 AND lag_days = $4",

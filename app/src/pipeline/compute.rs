@@ -9,6 +9,7 @@
 //! them; `cohort recompute` runs the same function for everyone and must write the same.
 
 pub mod group;
+pub mod meetup;
 
 use crate::jobs::Job;
 use crate::stats::daily::{self, Day, Summary, Tested, Thresholds, MEETUPS};

@@ -359,6 +359,10 @@ const MATRIX: &[Row] = &[
     ("delete_entry", Request::Function("delete_entry", &[("id", "{observation}")]), OWNER_ONLY),
     ("exclude_entry", Request::Function("exclude_entry", &[("id", "{observation}"), ("excluded", "true")]), OWNER_ONLY),
     ("annotate_day", Request::Function("annotate_day", &[("day", "{today}"), ("note", "Flight")]), ACCOUNT),
+    // Show & tell: only a talk's speaker attaches an insight to it or withdraws it.
+    ("attach_insight", Request::Function("attach_insight",
+        &[("talk_id", "{talk}"), ("subject", "correlation:steps:mood:0")]), OWNER_ONLY),
+    ("withdraw_insight", Request::Function("withdraw_insight", &[("talk_id", "{talk}")]), OWNER_ONLY),
     ("record_insight_event", Request::Function("record_insight_event",
         &[("insight_id", "{insight}"), ("kind", "useful")]), OWNER_ONLY),
     ("record_impressions", Request::Function("record_impressions", &[("ids", "{insight}")]), OWNER_ONLY),
@@ -590,6 +594,19 @@ async fn template() -> Template {
         "INSERT INTO talks (event_id, user_id, title, minutes) VALUES ($1, $2, 'My step count', 5) RETURNING id",
     )
     .await;
+    // A frozen insight on the owner's talk, for withdraw_insight to delete (shown to the
+    // group on purpose: no private marker in it).
+    sqlx::query(
+        "INSERT INTO talk_insights (talk_id, user_id, subject, frozen, computed_at, inputs_hash)
+         VALUES ($1, $2, 'correlation:steps:mood:0',
+                 '{\"title\": \"Steps and mood\", \"sentence\": \"Frozen\", \"numbers\": [], \"chart\": null, \"days\": \"\"}',
+                 now(), 'abc')",
+    )
+    .bind(talk)
+    .bind(owner)
+    .execute(&pool)
+    .await
+    .unwrap();
     let observation = scalar(
         &pool,
         "INSERT INTO observations (user_id, metric_id, observed_at, value, source, note)

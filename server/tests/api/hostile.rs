@@ -713,6 +713,19 @@ fn specs() -> Vec<Spec> {
             ],
         ),
         spec(
+            "attach_insight",
+            Member,
+            vec![
+                req("talk_id", Int, "{my_talk}"),
+                req("subject", Choice, "correlation:steps:mood:0"),
+            ],
+        ),
+        spec(
+            "withdraw_insight",
+            Member,
+            vec![req("talk_id", Int, "{my_talk}")],
+        ),
+        spec(
             "decide_talk",
             Organizer,
             vec![
@@ -1011,6 +1024,13 @@ async fn world() -> World {
         demo_member,
     )
     .await;
+    // The member's own talk, to attach an insight to.
+    let my_talk = scalar(
+        "INSERT INTO talks (event_id, user_id, title, minutes) VALUES ($1, $2, 'My insight', 5) RETURNING id",
+        events[0],
+        member_id,
+    )
+    .await;
     let observation_sql =
         "INSERT INTO observations (user_id, metric_id, observed_at, value, source)
          SELECT $1, id, now() - make_interval(hours => $2::int), 7, 'quick_log'
@@ -1064,6 +1084,7 @@ async fn world() -> World {
         ("{event}", events[0].to_string()),
         ("{comment}", comment.to_string()),
         ("{talk}", talk.to_string()),
+        ("{my_talk}", my_talk.to_string()),
         ("{user}", demo_member.to_string()),
         ("{observation}", observation.to_string()),
         ("{today}", chrono::Utc::now().date_naive().to_string()),

@@ -17,6 +17,7 @@ mod hostile;
 mod imports;
 mod insights;
 mod jobs;
+mod meetup_figures;
 mod meetups;
 mod pipeline;
 mod rest;

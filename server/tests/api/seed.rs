@@ -53,6 +53,20 @@ async fn seeding_the_demo_twice_adds_nothing_the_second_time() {
         (6 * 42 * 4, 6 * 42 * 4, 6 * 42 * 4)
     );
     assert_eq!((shares, out_of_bounds), (6 * 3 + 3, 0));
+
+    // The past meetup, QSNB Meetup v1.3, shows the group's figures frozen for it (sleep,
+    // steps and mood published, energy withheld) and a talk with a frozen insight.
+    let (published, withheld, frozen_talks): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE f.published), count(*) FILTER (WHERE NOT f.published),
+                (SELECT count(*) FROM talk_insights ti JOIN talks t ON t.id = ti.talk_id
+                  WHERE t.event_id = e.id)
+           FROM events e JOIN meetup_figures f ON f.event_id = e.id
+          WHERE e.source_key = 'qsnb-meetup-v1.3' GROUP BY e.id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((published, withheld, frozen_talks), (3, 1, 1));
 }
 
 #[tokio::test]

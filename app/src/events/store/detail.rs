@@ -96,9 +96,33 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
                 minutes,
                 status,
                 mine: speaker.is_some() && speaker == viewer_id,
+                insight: None,
             },
         )
-        .collect();
+        .collect::<Vec<_>>();
+    // Frozen insights: for the group's members.
+    let zone = user
+        .as_ref()
+        .map_or(event.time_zone.as_str(), |user| user.time_zone.as_str())
+        .to_string();
+    let mut talks = talks;
+    if is_member || can_manage {
+        let ids: Vec<i64> = talks.iter().map(|t| t.id).collect();
+        let mut frozen = crate::insights::talk::ssr::for_talks(&pool, &ids, &zone).await?;
+        for talk in &mut talks {
+            talk.insight = frozen.remove(&talk.id).map(|insight| {
+                crate::html::render(move || {
+                    leptos::prelude::view! { <crate::insights::talk::TalkInsight insight /> }
+                })
+            });
+        }
+    }
+    let my_insights = match &user {
+        Some(user) if is_member && !event.cancelled && talks.iter().any(|t| t.mine) => {
+            crate::insights::talk::ssr::choices(&pool, user.id).await?
+        }
+        _ => Vec::new(),
+    };
 
     let comments = if is_member || can_manage {
         let rows: Vec<CommentRow> = sqlx::query_as(
@@ -146,6 +170,25 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
         Some(series_id) => series_label(&pool, series_id).await?,
         None => None,
     };
+    let figures = match &user {
+        Some(user) if is_member && !event.cancelled => Some(
+            crate::insights::meetup::ssr::figures(
+                &pool,
+                id,
+                event.group_id,
+                user.id,
+                &user.time_zone,
+                event.starts_at,
+            )
+            .await
+            .map(|figures| {
+                crate::html::render(move || {
+                    leptos::prelude::view! { <crate::insights::meetup::MeetupFiguresView figures /> }
+                })
+            })?,
+        ),
+        _ => None,
+    };
     Ok(EventDetail {
         id,
         group_slug: event.group_slug.clone(),
@@ -184,6 +227,8 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
         talks,
         comments,
         can_moderate: can_manage,
+        figures,
+        my_insights,
     })
 }
 

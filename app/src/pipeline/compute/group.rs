@@ -77,6 +77,15 @@ pub async fn schedule(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx
     Ok(())
 }
 
+/// One run at a time per group (its figures, and freezing them for a meetup).
+pub async fn lock(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('group_figures'), $1::int)")
+        .bind(group_id as i32)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Whom a snapshot may count.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -234,10 +243,9 @@ pub fn figures(
 impl GroupFigures {
     pub async fn run(self, pool: &PgPool) -> Result<(), sqlx::Error> {
         let mut tx = pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('group_figures'), $1::int)")
-            .bind(self.group_id as i32)
-            .execute(&mut *tx)
-            .await?;
+        lock(&mut tx, self.group_id).await?;
+        // The meetup that has just started keeps the figures published before it.
+        super::meetup::around_group_run(&mut tx, self.group_id).await?;
         let group: Option<(i32, NaiveDate)> = sqlx::query_as(
             "SELECT figure_k, (now() AT TIME ZONE time_zone)::date FROM groups WHERE id = $1",
         )

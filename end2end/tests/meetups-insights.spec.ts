@@ -1,0 +1,108 @@
+import { test, expect, type Page } from "@playwright/test";
+import { hydrated, logIn } from "./demo";
+
+/** A server function called as the page's forms call it, with the page's session. */
+async function call(page: Page, baseURL: string, name: string, form: Record<string, string>) {
+  const origin = new URL(baseURL).origin;
+  const response = await page.request.post(`${origin}/api/${name}`, {
+    headers: { Origin: origin, Accept: "application/json" },
+    form,
+  });
+  expect(response.status(), `${name}: ${await response.text()}`).toBe(200);
+  return response.json();
+}
+
+test("the demo meetup v1.3 shows its frozen figures and a talk's frozen insight, to the group only", async ({ page, browser, baseURL }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto("/");
+  await logIn(page, baseURL!);
+  await page.goto("/?show=past");
+  await page.getByRole("link", { name: "QSNB Meetup v1.3" }).click();
+  await expect(page).toHaveURL(/\/events\/\d+$/);
+  const url = page.url();
+  await hydrated(page);
+
+  const figures = page.locator(".meetup-figures");
+  await expect(figures.getByRole("heading", { name: "Since the last meetup" })).toBeVisible();
+  await expect(figures).toContainText("never recomputed");
+  const sleep = figures.locator(".meetup-figure", { has: page.getByRole("heading", { name: "Sleep" }) });
+  await expect(sleep.locator(".since")).toContainText(/median [\d.]+ h \(middle half .*\), 6 members/);
+  await expect(sleep.locator("svg path.spread-box")).toHaveCount(1);
+  const energy = figures.locator(".meetup-figure", { has: page.getByRole("heading", { name: "Energy" }) });
+  await expect(energy.locator(".withheld")).toHaveText("Withheld: shared by 3 members; shown from 5.");
+
+  const talk = page.locator(".talks li", { hasText: "Sleep with a Zeo headband" });
+  await expect(talk.locator(".talk-insight .sentence")).toContainText(/sleep/i);
+  await expect(talk.locator(".talk-insight svg.chart")).toBeVisible();
+  await expect(talk.locator(".talk-insight .provenance")).toContainText("A frozen copy: computed");
+
+  // Someone who is not logged in sees the talk, without the figures or the insight.
+  const stranger = await browser.newContext({ baseURL });
+  const anonymous = await stranger.newPage();
+  await anonymous.goto(url);
+  await expect(anonymous.locator(".talks li", { hasText: "Sleep with a Zeo headband" })).toBeVisible();
+  await expect(anonymous.locator(".meetup-figures")).toHaveCount(0);
+  await expect(anonymous.locator(".talk-insight")).toHaveCount(0);
+  await stranger.close();
+  expect(errors).toEqual([]);
+});
+
+test("a member attaches an insight to their talk; it stays frozen when their data changes; withdrawn, it is gone", async ({ page, baseURL }, info) => {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto("/");
+  await logIn(page, baseURL!);
+  await page.goto("/groups/qs-north-bay");
+  const next = (await page.locator("a[href^='/events/']").first().getAttribute("href"))!;
+  await page.goto(next);
+  await hydrated(page);
+  // The next meetup shows the group's figures as published so far.
+  await expect(page.locator(".meetup-figures")).toContainText("frozen for this meetup when it starts");
+
+  const title = `What my steps do (${info.project.name} ${Date.now()})`;
+  await page.locator(".propose-talk summary").click();
+  await page.getByLabel("Title").fill(title);
+  await page.getByRole("button", { name: "Propose" }).click();
+  const talk = page.locator("li[data-talk]", { hasText: title });
+  await expect(talk).toBeVisible();
+
+  // Attach one of the member's insights (one with steps when there is one).
+  const select = talk.getByLabel("Attach one of your insights");
+  const subjects = await select.locator("option").evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+  const subject = subjects.find((s) => s.includes("steps")) ?? subjects[0];
+  const [, a, b, lag] = subject.split(":");
+  await select.selectOption(subject);
+  await talk.getByRole("button", { name: "Attach a frozen copy" }).click();
+  const frozen = talk.locator(".talk-insight");
+  await expect(frozen.locator(".sentence")).not.toBeEmpty();
+  const numbers = (await frozen.locator(".numbers").textContent())!;
+  const r = (await frozen.locator(".numbers div", { hasText: "Pearson r" }).locator("dd").innerText()).trim();
+
+  // The member's data changes: an unusual day five days ago moves the live r.
+  const metric = a === "meetups" ? b : a;
+  const unusual: Record<string, string> = { steps: "30000", sleep: "720", mood: "1", energy: "1" };
+  const day = new Date(Date.now() - 5 * 86_400_000).toISOString().slice(0, 10);
+  const note = `e2e-unusual-${info.project.name}-${Date.now()}`;
+  await call(page, baseURL!, "log_entry", { metric, value: unusual[metric] ?? "1", at: `${day}T22:00`, note, key: note });
+  await expect(async () => {
+    const pair = await call(page, baseURL!, "get_pair", { a, b, lag });
+    const live = pair.numbers.find((n: string[]) => n[0] === "Pearson r")[1];
+    expect(live).not.toBe(r);
+  }).toPass({ timeout: 60_000 });
+  await page.reload();
+  await hydrated(page);
+  await expect(talk.locator(".talk-insight .numbers")).toHaveText(numbers);
+
+  // Withdrawn: the copy is gone.
+  await talk.getByRole("button", { name: "Withdraw the attached insight" }).click();
+  await expect(talk.locator(".talk-insight")).toHaveCount(0);
+  await expect(talk.getByLabel("Attach one of your insights")).toBeVisible();
+
+  // The unusual day goes again, so that the demo's data is as it was.
+  const entries = await call(page, baseURL!, "get_metric_page", { key: metric, search: note });
+  for (const entry of entries.entries) {
+    await call(page, baseURL!, "delete_entry", { id: String(entry.id) });
+  }
+  expect(errors).toEqual([]);
+});
