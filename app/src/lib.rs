@@ -160,6 +160,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/pipeline") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin/outbox") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug/events/new") view={Lazy::<OrganizerRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/groups/:slug/insights") view={Lazy::<InsightsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/events/:id") view={Lazy::<EventRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/events/:id/edit") view={Lazy::<OrganizerRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/events/:id/manage") view={Lazy::<OrganizerRoute>::new()} ssr=SsrMode::Async />
@@ -260,6 +261,9 @@ lazy_page!(InsightsRoute, {
     let page = match path.trim_end_matches('/') {
         "/dashboard" => view! { <insights::DashboardPage /> }.into_any(),
         "/insights" => view! { <insights::PairsPage /> }.into_any(),
+        p if p.starts_with("/groups/") => {
+            view! { <insights::group::GroupInsightsPage /> }.into_any()
+        }
         _ => view! { <insights::PairPage /> }.into_any(),
     };
     view! { <RequireUser>{page}</RequireUser> }

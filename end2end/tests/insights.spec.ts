@@ -137,6 +137,7 @@ async function mainPages(page: Page): Promise<[string, string][]> {
     ["dashboard", "/dashboard"],
     ["metric", "/track/sleep"],
     ["insights", "/insights"],
+    ["group-insights", "/groups/qs-north-bay/insights"],
     ["pair", pair!],
   ];
 }

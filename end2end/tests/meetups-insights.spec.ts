@@ -106,3 +106,25 @@ test("a member attaches an insight to their talk; it stays frozen when their dat
   }
   expect(errors).toEqual([]);
 });
+
+test("the group's insights: shared metrics week by week, relations across the group, attendance", async ({ page, baseURL }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto("/");
+  await logIn(page, baseURL!);
+  await page.goto("/groups/qs-north-bay");
+  await page.getByRole("link", { name: "What the group's data says" }).click();
+  await expect(page).toHaveURL(/\/groups\/qs-north-bay\/insights$/);
+  await hydrated(page);
+  await expect(page.getByRole("heading", { name: "What the group's data says" })).toBeVisible();
+  // Sleep is shared by all six: weekly bands; energy by three: withheld, with the reason.
+  const sleep = page.locator(".group-band", { has: page.getByRole("heading", { name: "Sleep" }) });
+  await expect(sleep.locator(".band-chart path.band-outer")).toHaveAttribute("d", /Z/);
+  const energy = page.locator(".group-band", { has: page.getByRole("heading", { name: "Energy" }) });
+  await expect(energy.locator(".withheld")).toContainText("shared by 3 members; shown from 5");
+  // Pairs of the shared metrics, tested on each of the six members' own data.
+  await expect(page.locator(".group-relations li").first()).toContainText(/holds for \d of the 6 members tested; median r = -?\d\.\d\d\./);
+  const v13 = page.locator(".attendance-history tr", { hasText: "QSNB Meetup v1.3" });
+  await expect(v13.locator("td").last()).toHaveText("5");
+  expect(errors).toEqual([]);
+});

@@ -222,6 +222,9 @@ pub fn GroupPage() -> impl IntoView {
                             {group.my_role.map(|role| view! { <span class="badge">{match role { Role::Member => "You are a member", Role::Organizer => "You are an organizer" }}</span> })}
                         </p>
                         <p>{group.description.clone()}</p>
+                        {group.my_role.is_some().then(|| view! {
+                            <p><a href=format!("/groups/{}/insights", group.slug)>"What the group's data says"</a></p>
+                        })}
                     </header>
                     {action_error}
                     <div class="actions">

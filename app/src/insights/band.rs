@@ -32,6 +32,15 @@ pub fn GroupBands(bands: Vec<GroupBand>) -> impl IntoView {
     })
 }
 
+/// The group's bands without the "Me against the group" heading (the group's page).
+#[component]
+pub fn GroupBandList(bands: Vec<GroupBand>) -> impl IntoView {
+    bands
+        .into_iter()
+        .map(|band| view! { <Band band /> })
+        .collect_view()
+}
+
 #[component]
 fn Band(band: GroupBand) -> impl IntoView {
     let GroupBand {
@@ -95,38 +104,96 @@ pub mod ssr {
         .await?;
         let mut out = Vec::new();
         for (_, group_name, published, reason, figures, percentile) in rows {
-            let figures: Option<Figures> = figures.and_then(|f| serde_json::from_value(f).ok());
-            let Some(figures) = figures.filter(|_| published == Some(true)) else {
-                out.push(GroupBand {
-                    group_name,
-                    chart: None,
-                    withheld: Some(match reason.filter(|r| !r.is_empty()) {
-                        Some(reason) => reason,
-                        None => {
-                            "not computed yet; group figures are published at the top of each hour"
-                                .into()
-                        }
-                    }),
-                    standing: None,
-                });
-                continue;
-            };
-            let standing = percentile.map(|p| {
-                format!(
-                    "Over the last 28 days your mean is at the {} percentile of the {} members counted.",
-                    ordinal(p.round() as i64),
-                    figures.members
+            out.push(
+                band_of(
+                    pool, user_id, metric, group_name, published, reason, figures, percentile,
                 )
-            });
-            let chart = chart(pool, user_id, metric, &figures).await?;
-            out.push(GroupBand {
-                group_name,
-                chart,
-                withheld: None,
-                standing,
-            });
+                .await?,
+            );
         }
         Ok(out)
+    }
+
+    /// The group's weekly figures of one metric, for `/groups/{slug}/insights` (titled by
+    /// the metric, with the viewer's own weekly mean over them).
+    pub async fn group_band(
+        pool: &PgPool,
+        user_id: i64,
+        group_id: i64,
+        metric: &MetricRow,
+    ) -> Result<GroupBand, sqlx::Error> {
+        let row: Option<(bool, String, Option<serde_json::Value>)> = sqlx::query_as(
+            "SELECT published, reason, figures FROM group_figures
+              WHERE group_id = $1 AND metric_id = $2 AND window_key = $3",
+        )
+        .bind(group_id)
+        .bind(metric.id)
+        .bind(Window::Recent.key())
+        .fetch_optional(pool)
+        .await?;
+        let percentile: Option<f64> = sqlx::query_scalar(
+            "SELECT percentile FROM group_figure_ranks
+              WHERE group_id = $1 AND metric_id = $2 AND window_key = $3 AND user_id = $4",
+        )
+        .bind(group_id)
+        .bind(metric.id)
+        .bind(Window::Recent.key())
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?;
+        let (published, reason, figures) =
+            row.map_or((None, None, None), |(p, r, f)| (Some(p), Some(r), f));
+        band_of(
+            pool,
+            user_id,
+            metric,
+            metric.name.clone(),
+            published,
+            reason,
+            figures,
+            percentile,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn band_of(
+        pool: &PgPool,
+        user_id: i64,
+        metric: &MetricRow,
+        title: String,
+        published: Option<bool>,
+        reason: Option<String>,
+        figures: Option<serde_json::Value>,
+        percentile: Option<f64>,
+    ) -> Result<GroupBand, sqlx::Error> {
+        let figures: Option<Figures> = figures.and_then(|f| serde_json::from_value(f).ok());
+        let Some(figures) = figures.filter(|_| published == Some(true)) else {
+            return Ok(GroupBand {
+                group_name: title,
+                chart: None,
+                withheld: Some(match reason.filter(|r| !r.is_empty()) {
+                    Some(reason) => reason,
+                    None => "not computed yet; group figures are published at the top of each hour"
+                        .into(),
+                }),
+                standing: None,
+            });
+        };
+        let standing = percentile.map(|p| {
+            format!(
+                "Over the last 28 days your mean is at the {} percentile of the {} members counted.",
+                ordinal(p.round() as i64),
+                figures.members
+            )
+        });
+        let chart = chart(pool, user_id, metric, &figures).await?;
+        Ok(GroupBand {
+            group_name: title,
+            chart,
+            withheld: None,
+            standing,
+        })
     }
 
     /// "1st", "2nd", "3rd", "11th", "62nd".

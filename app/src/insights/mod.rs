@@ -11,6 +11,7 @@ pub mod brush;
 #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
 pub mod chart;
 pub mod dashboard;
+pub mod group;
 pub mod line;
 pub mod meetup;
 pub mod notes;

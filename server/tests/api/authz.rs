@@ -175,6 +175,7 @@ mod answers {
     pub(super) const ACCOUNT: [Expect; 7]             = [U,       Ok,    Ok,     Ok,     Ok,      Ok,       Ok];
     pub(super) const GROUP_MEMBERS: [Expect; 7]       = [U,       Ok,    Ok,     F,      F,       Ok,       F];
     pub(super) const GROUP_MEMBERS_ONLY_FOUND: [Expect; 7] = [U,  Ok,    Ok,     N,      N,       Ok,       N];
+    pub(super) const GROUP_MEMBERS_ONLY_FOUND_PAGE: [Expect; 7] = [LogIn, Ok, Ok,   N,      N,       Ok,       N];
     pub(super) const GROUP_MANAGERS: [Expect; 7]      = [U,       F,     F,      F,      F,       Ok,       Ok];
     pub(super) const GROUP_MANAGERS_PAGE: [Expect; 7] = [LogIn,   F,     F,      F,      F,       Ok,       Ok];
     pub(super) const OWNER_ONLY: [Expect; 7]          = [U,       Ok,    N,      N,      N,       N,        N];
@@ -305,6 +306,9 @@ const MATRIX: &[Row] = &[
     ("promote_member", Request::Function("promote_member",
         &[("slug", "qs-north-bay"), ("user_id", "{user}")]), GROUP_MANAGERS),
     ("create_group", Request::Function("create_group", NEW_GROUP), ADMIN_ONLY),
+    // The group's insights: its members only.
+    ("group insights page", Request::Get("/groups/qs-north-bay/insights"), GROUP_MEMBERS_ONLY_FOUND_PAGE),
+    ("get_group_insights", Request::Function("get_group_insights", DEMO_GROUP), GROUP_MEMBERS_ONLY_FOUND),
 
     // Accounts. A GET never logs anyone out: /logout shows a button that posts.
     ("login page", Request::Get("/login"), ANYONE),

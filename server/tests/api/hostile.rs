@@ -713,6 +713,11 @@ fn specs() -> Vec<Spec> {
             ],
         ),
         spec(
+            "get_group_insights",
+            Member,
+            vec![req("slug", Choice, "qs-north-bay")],
+        ),
+        spec(
             "attach_insight",
             Member,
             vec![

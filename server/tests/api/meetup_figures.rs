@@ -442,3 +442,150 @@ async fn a_talk_shows_its_frozen_insight_until_its_speaker_withdraws_it() {
         .unwrap();
     assert_eq!(copies, 0);
 }
+
+/// `/groups/{slug}/insights`: relations that hold across the group, published over at
+/// least k members who share both metrics and moving only by k; each meetup's attendance;
+/// for the group's members only.
+#[tokio::test]
+async fn the_group_insights_page_shows_relations_over_k_members_and_attendance() {
+    let app = TestApp::spawn().await;
+    let group_id: i64 = sqlx::query_scalar(
+        "INSERT INTO groups (slug, name, time_zone) VALUES ('walkers', 'Walkers', 'UTC') RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let past = add_event(&app, group_id, "Walk and talk", -3).await;
+    let mut members = Vec::new();
+    for i in 1..=7i64 {
+        let (client, id) = app
+            .member_in_zone(&format!("w{i}@example.org"), &format!("W{i}"), "UTC")
+            .await;
+        sqlx::query("INSERT INTO memberships (group_id, user_id) VALUES ($1, $2)")
+            .bind(group_id)
+            .bind(id)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        // Each has steps and mood tested on their own data: r = 0.1 i, shown from 0.3.
+        sqlx::query(
+            "INSERT INTO pair_tests (user_id, a, b, lag_days, n, pearson_r, pearson_p, spearman_r,
+                                     spearman_p, n_eff, p_adj, q, shown)
+             VALUES ($1, 'steps', 'mood', 0, 30, $2, 0.01, $2, 0.01, 28, 0.01, 0.02, $2 >= 0.3)",
+        )
+        .bind(id)
+        .bind(0.1 * i as f64)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO rsvps (event_id, user_id, answer, seat, arrival, checked_in_at)
+             VALUES ($1, $2, 'yes', 'going', nextval('rsvp_arrival'), CASE WHEN $3 THEN now() END)",
+        )
+        .bind(past)
+        .bind(id)
+        .bind(i <= 4)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        members.push((client, id));
+    }
+    let share = |id: i64, key: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query(
+                "INSERT INTO metric_shares (user_id, metric_id, group_id, level)
+                 SELECT $1, id, $2, 'aggregate' FROM metrics WHERE key = $3 AND owner_id IS NULL",
+            )
+            .bind(id)
+            .bind(group_id)
+            .bind(key)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    let insights = |client: &reqwest::Client| {
+        let (app, client) = (&app, client.clone());
+        async move {
+            let response = app
+                .call(&client, "get_group_insights", &[("slug", "walkers")])
+                .await;
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    // Four share both metrics (a fifth only steps): not shown, with the reason.
+    for (_, id) in &members[..4] {
+        share(*id, "steps").await;
+        share(*id, "mood").await;
+    }
+    share(members[4].1, "steps").await;
+    publish(&app, group_id).await;
+    let (status, page) = insights(&members[0].0).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["relations"], serde_json::json!([]));
+    assert!(
+        page["relations_note"]
+            .as_str()
+            .unwrap()
+            .contains("at least 5"),
+        "{page}"
+    );
+
+    // A fifth shares both: r of 0.1..0.5, shown for three of them.
+    share(members[4].1, "mood").await;
+    publish(&app, group_id).await;
+    let (_, page) = insights(&members[0].0).await;
+    assert_eq!(
+        page["relations"],
+        serde_json::json!([[
+            "Steps and mood, the same day",
+            "holds for 3 of the 5 members tested; median r = 0.30."
+        ]])
+    );
+    // A sixth joins them: counted only once k can join at once (the figure stays).
+    share(members[5].1, "steps").await;
+    share(members[5].1, "mood").await;
+    publish(&app, group_id).await;
+    let (_, page) = insights(&members[0].0).await;
+    assert_eq!(
+        page["relations"][0][1],
+        "holds for 3 of the 5 members tested; median r = 0.30."
+    );
+    // One of the five stops sharing mood: withheld, the old figure not shown either.
+    sqlx::query("DELETE FROM metric_shares WHERE user_id = $1")
+        .bind(members[0].1)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    publish(&app, group_id).await;
+    let (_, page) = insights(&members[1].0).await;
+    assert_eq!(page["relations"], serde_json::json!([]));
+    assert!(
+        page["relations_note"]
+            .as_str()
+            .unwrap()
+            .contains("1 more are not shown"),
+        "{page}"
+    );
+
+    // Attendance: seven going, four checked in.
+    let meetup = &page["meetups"][0];
+    assert_eq!(meetup["title"], "Walk and talk");
+    assert_eq!(
+        (meetup["going"].as_i64(), meetup["checked_in"].as_i64()),
+        (Some(7), Some(4))
+    );
+    assert_eq!(meetup["href"], format!("/events/{past}"));
+
+    // Members only: an outsider is told it is not found, the anonymous to log in.
+    let outsider = app.member("out@example.org", "Out").await;
+    assert_eq!(insights(&outsider).await.0, 404);
+    assert_eq!(insights(&TestApp::new_client()).await.0, 401);
+    let html = app.html(&members[1].0, "/groups/walkers/insights").await;
+    assert!(html.contains("Relations across the group") && html.contains("Walk and talk"));
+}

@@ -14,6 +14,8 @@
 //!   while fewer than k have left since the last snapshot the figure is withheld (the old
 //!   one, which counted them, is not shown either).
 //! - Each member's own percentile is kept for that member alone.
+//! - Relations across the group ([`publish_relations`]) follow the same two rules, over
+//!   the members who share both metrics of a pair.
 
 use crate::jobs::Job;
 use crate::stats::{daily::Day, linregress, mean, percentile_rank, percentiles};
@@ -390,9 +392,135 @@ impl GroupFigures {
                 .await?;
             }
         }
+        publish_relations(&mut tx, self.group_id, k).await?;
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Relations that hold across the group: each pair of metrics (at a lag) both of which
+/// at least k members share with the group, over the members who share both and have
+/// had the pair tested on their own data: for how many of them it holds (is shown as
+/// their insight) and the median of their r. Published under the same rules as the
+/// figures: at least k members, and the members counted differ from the last published
+/// set by none or by at least k ([`decide`]).
+async fn publish_relations(
+    conn: &mut PgConnection,
+    group_id: i64,
+    k: usize,
+) -> Result<(), sqlx::Error> {
+    let keys: Vec<String> = sqlx::query_scalar(
+        "SELECT m.key FROM metric_shares s JOIN metrics m ON m.id = s.metric_id AND m.owner_id IS NULL
+          WHERE s.group_id = $1 GROUP BY m.key HAVING count(DISTINCT s.user_id) >= $2",
+    )
+    .bind(group_id)
+    .bind(k as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    let tests: Vec<(i64, String, String, i16, f64, bool)> = sqlx::query_as(
+        "SELECT p.user_id, p.a, p.b, p.lag_days, p.pearson_r, p.shown FROM pair_tests p
+          WHERE p.a = ANY($2) AND p.b = ANY($2)
+            AND EXISTS (SELECT 1 FROM metric_shares s JOIN metrics m ON m.id = s.metric_id
+                         WHERE s.group_id = $1 AND s.user_id = p.user_id AND m.owner_id IS NULL AND m.key = p.a)
+            AND EXISTS (SELECT 1 FROM metric_shares s JOIN metrics m ON m.id = s.metric_id
+                         WHERE s.group_id = $1 AND s.user_id = p.user_id AND m.owner_id IS NULL AND m.key = p.b)
+          ORDER BY p.a, p.b, p.lag_days, p.user_id",
+    )
+    .bind(group_id)
+    .bind(&keys)
+    .fetch_all(&mut *conn)
+    .await?;
+    /// A pair (a, b, lag) and, per member tested, their r and whether it holds for them.
+    type Tested = BTreeMap<(String, String, i16), BTreeMap<i64, (f64, bool)>>;
+    let mut pairs: Tested = BTreeMap::new();
+    for (user_id, a, b, lag, r, shown) in tests {
+        pairs
+            .entry((a, b, lag))
+            .or_default()
+            .insert(user_id, (r, shown));
+    }
+    // Pairs no longer tested on anyone who shares both go.
+    let (a_keys, b_keys, lags): (Vec<String>, Vec<String>, Vec<i16>) = pairs
+        .keys()
+        .map(|(a, b, lag)| (a.clone(), b.clone(), *lag))
+        .fold(
+            (vec![], vec![], vec![]),
+            |(mut a, mut b, mut l), (x, y, z)| {
+                a.push(x);
+                b.push(y);
+                l.push(z);
+                (a, b, l)
+            },
+        );
+    sqlx::query(
+        "DELETE FROM group_relations r WHERE r.group_id = $1
+            AND NOT EXISTS (SELECT 1 FROM UNNEST($2::text[], $3::text[], $4::smallint[]) AS k(a, b, lag)
+                             WHERE k.a = r.a AND k.b = r.b AND k.lag = r.lag_days)",
+    )
+    .bind(group_id)
+    .bind(&a_keys)
+    .bind(&b_keys)
+    .bind(&lags)
+    .execute(&mut *conn)
+    .await?;
+    for ((a, b, lag), tested) in pairs {
+        let sharing: BTreeSet<i64> = tested.keys().copied().collect();
+        let published: Option<Vec<i64>> = sqlx::query_scalar(
+            "SELECT published_contributors FROM group_relations
+              WHERE group_id = $1 AND a = $2 AND b = $3 AND lag_days = $4",
+        )
+        .bind(group_id)
+        .bind(&a)
+        .bind(&b)
+        .bind(lag)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+        let published: Option<BTreeSet<i64>> = published.map(|ids| ids.into_iter().collect());
+        let (counted, reason) = match decide(&sharing, published.as_ref(), k) {
+            Decision::Publish(counted) => (Some(counted), String::new()),
+            Decision::Withhold(reason) => (None, reason),
+        };
+        let figures = counted.as_ref().and_then(|counted| {
+            let rs: Vec<f64> = counted
+                .iter()
+                .filter_map(|id| tested.get(id).map(|t| t.0))
+                .collect();
+            let holds = counted
+                .iter()
+                .filter(|id| tested.get(id).is_some_and(|t| t.1))
+                .count();
+            let median = percentiles(&rs, &[50.0])?.first().copied()?;
+            Some((rs.len() as i32, holds as i32, median))
+        });
+        let reference: Option<Vec<i64>> = counted
+            .filter(|_| figures.is_some())
+            .or(published)
+            .map(|set| set.into_iter().collect());
+        sqlx::query(
+            "INSERT INTO group_relations (group_id, a, b, lag_days, published, reason,
+                                          published_contributors, tested, holds, median_r, computed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
+             ON CONFLICT (group_id, a, b, lag_days) DO UPDATE
+                SET published = EXCLUDED.published, reason = EXCLUDED.reason,
+                    published_contributors = EXCLUDED.published_contributors,
+                    tested = EXCLUDED.tested, holds = EXCLUDED.holds,
+                    median_r = EXCLUDED.median_r, computed_at = now()",
+        )
+        .bind(group_id)
+        .bind(&a)
+        .bind(&b)
+        .bind(lag)
+        .bind(figures.is_some())
+        .bind(&reason)
+        .bind(reference)
+        .bind(figures.map(|f| f.0))
+        .bind(figures.map(|f| f.1))
+        .bind(figures.map(|f| f.2))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
