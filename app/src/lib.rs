@@ -156,9 +156,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/me") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug") view={Lazy::<GroupsRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/admin/jobs") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/admin/pipeline") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/admin/outbox") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
+                    // One route for the admin's pages: each route costs every page some
+                    // code (the router's matching is generic over the list of routes).
+                    <Route path=path!("/admin/:page") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug/events/new") view={Lazy::<OrganizerRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug/insights") view={Lazy::<InsightsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/events/:id") view={Lazy::<EventRoute>::new()} ssr=SsrMode::Async />
@@ -240,7 +240,8 @@ lazy_page!(AdminRoute, {
     match use_location().pathname.get_untracked().as_str() {
         "/admin/pipeline" => view! { <admin::PipelinePage /> }.into_any(),
         "/admin/outbox" => view! { <RequireUser><admin::OutboxPage /></RequireUser> }.into_any(),
-        _ => view! { <admin::JobsPage /> }.into_any(),
+        "/admin/jobs" => view! { <admin::JobsPage /> }.into_any(),
+        _ => view! { <NotFound /> }.into_any(),
     }
 });
 lazy_page!(OrganizerRoute, {

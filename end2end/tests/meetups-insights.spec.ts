@@ -37,6 +37,21 @@ test("the demo meetup v1.3 shows its frozen figures and a talk's frozen insight,
   await expect(talk.locator(".talk-insight svg.chart")).toBeVisible();
   await expect(talk.locator(".talk-insight .provenance")).toContainText("A frozen copy: computed");
 
+  // The meetup's report: one self-contained page, its own stylesheet allowed by hash.
+  const violations: string[] = [];
+  page.on("console", (message) => {
+    if (message.text().includes("Content Security Policy")) violations.push(message.text());
+  });
+  await expect(page.getByRole("link", { name: "Download it (HTML)" })).toHaveAttribute("download", /^meetup-report-\d+\.html$/);
+  await page.getByRole("link", { name: "Meetup report" }).click();
+  await expect(page.getByRole("heading", { name: "QSNB Meetup v1.3: meetup report" })).toBeVisible();
+  await expect(page.locator(".checked-in")).toHaveText("5");
+  await expect(page.locator(".talk-insight .sentence")).toContainText(/sleep/i);
+  await expect(page.locator(".meetup-figures .withheld")).toContainText("shared by 3 members");
+  expect(await page.locator(".talk-insight").evaluate((el) => getComputedStyle(el).borderLeftStyle)).toBe("solid");
+  expect(violations).toEqual([]);
+  await page.goto(url);
+
   // Someone who is not logged in sees the talk, without the figures or the insight.
   const stranger = await browser.newContext({ baseURL });
   const anonymous = await stranger.newPage();

@@ -147,3 +147,87 @@ pub async fn attendees_csv(
         Err(error) => internal(format!("{error:#}")).into_response(),
     }
 }
+
+/// GET /events/{id}/report: the meetup's one-page report, for the group's members (and
+/// organizers and admins) once it has started.
+pub async fn meetup_report(
+    State(pool): State<PgPool>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    report(pool, session, id, false).await
+}
+
+/// GET /events/{id}/report.html: the same report as a file to keep or send.
+pub async fn meetup_report_download(
+    State(pool): State<PgPool>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    report(pool, session, id, true).await
+}
+
+async fn report(pool: PgPool, session: Session, id: String, download: bool) -> Response {
+    let Some(id) = parse_id(&id) else {
+        return not_found("meetup");
+    };
+    let user = match user_for_session(&pool, &session).await {
+        Ok(user) => user,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let Some(user) = user else {
+        let file = if download { "report.html" } else { "report" };
+        return Redirect::to(&format!("/login?next=%2Fevents%2F{id}%2F{file}")).into_response();
+    };
+    let event = match meetups::event_row(&pool, id).await {
+        Ok(Some(event)) => event,
+        Ok(None) => return not_found("meetup"),
+        Err(error) => return internal(format!("{error:#}")).into_response(),
+    };
+    let Ok(role) = role_in(&pool, event.group_id, Some(&user)).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let actor = Actor {
+        user: Some(&user),
+        role,
+    };
+    if !allows(actor, Action::TakePart) && !allows(actor, Action::ManageEvents) {
+        return (
+            StatusCode::FORBIDDEN,
+            "The meetup's report is for the group's members.",
+        )
+            .into_response();
+    }
+    if event.cancelled || event.starts_at > chrono::Utc::now() {
+        return (
+            StatusCode::NOT_FOUND,
+            "A meetup's report is written once it has started.",
+        )
+            .into_response();
+    }
+    match app::events::report::report(&pool, &event).await {
+        Ok(html) => {
+            let mut headers = vec![
+                (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    app::events::report::content_security_policy(),
+                ),
+            ];
+            if download {
+                headers.push((
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"meetup-report-{id}.html\""),
+                ));
+            }
+            let mut response = html.into_response();
+            for (name, value) in headers {
+                if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            response
+        }
+        Err(error) => error.into_response(),
+    }
+}

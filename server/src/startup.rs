@@ -175,6 +175,14 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         .route("/track/export.csv", get(crate::exports::export_csv))
         .route("/track/export.json", get(crate::exports::export_json))
         .route(
+            "/events/{id}/report",
+            get(crate::calendar_routes::meetup_report),
+        )
+        .route(
+            "/events/{id}/report.html",
+            get(crate::calendar_routes::meetup_report_download),
+        )
+        .route(
             "/events/{id}/event.ics",
             get(crate::calendar_routes::event_ics),
         )

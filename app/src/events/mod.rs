@@ -12,6 +12,8 @@ mod manage;
 mod page;
 pub mod recurrence;
 #[cfg(feature = "ssr")]
+pub mod report;
+#[cfg(feature = "ssr")]
 pub mod seats;
 pub mod server_fns;
 #[cfg(feature = "ssr")]

@@ -153,6 +153,10 @@ fn EventView(event: EventDetail, actions: EventActions) -> impl IntoView {
             </dl>
             <p class="calendar-links">
                 <a href=format!("/events/{id}/event.ics") download=format!("meetup-{id}.ics")>"Add to calendar (.ics)"</a>
+                {(event.is_member && event.started && !event.cancelled).then(|| view! {
+                    " · "<a href=format!("/events/{id}/report") rel="external">"Meetup report"</a>
+                    " · "<a href=format!("/events/{id}/report.html") download=format!("meetup-report-{id}.html")>"Download it (HTML)"</a>
+                })}
             </p>
             <RsvpPanel event=event.clone() action=actions.rsvp />
             <section class="description" inner_html=event.body_html.clone()></section>

@@ -99,6 +99,8 @@ pub struct EventDetail {
     pub cancelled: bool,
     pub cancel_reason: String,
     pub past: bool,
+    /// It has started (its report is written).
+    pub started: bool,
     /// "Monthly on the last Tuesday" for an occurrence of a series.
     pub series: Option<String>,
     /// Checked-in members and their guests, once it is over.

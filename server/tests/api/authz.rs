@@ -176,6 +176,7 @@ mod answers {
     pub(super) const GROUP_MEMBERS: [Expect; 7]       = [U,       Ok,    Ok,     F,      F,       Ok,       F];
     pub(super) const GROUP_MEMBERS_ONLY_FOUND: [Expect; 7] = [U,  Ok,    Ok,     N,      N,       Ok,       N];
     pub(super) const GROUP_MEMBERS_ONLY_FOUND_PAGE: [Expect; 7] = [LogIn, Ok, Ok,   N,      N,       Ok,       N];
+    pub(super) const GROUP_MEMBERS_AND_ADMINS_PAGE: [Expect; 7] = [LogIn, Ok, Ok,   F,      F,       Ok,       Ok];
     pub(super) const GROUP_MANAGERS: [Expect; 7]      = [U,       F,     F,      F,      F,       Ok,       Ok];
     pub(super) const GROUP_MANAGERS_PAGE: [Expect; 7] = [LogIn,   F,     F,      F,      F,       Ok,       Ok];
     pub(super) const OWNER_ONLY: [Expect; 7]          = [U,       Ok,    N,      N,      N,       N,        N];
@@ -306,6 +307,9 @@ const MATRIX: &[Row] = &[
     ("promote_member", Request::Function("promote_member",
         &[("slug", "qs-north-bay"), ("user_id", "{user}")]), GROUP_MANAGERS),
     ("create_group", Request::Function("create_group", NEW_GROUP), ADMIN_ONLY),
+    // A past meetup's report: the group's members (and admins).
+    ("meetup report", Request::Get("/events/{past_event}/report"), GROUP_MEMBERS_AND_ADMINS_PAGE),
+    ("meetup report download", Request::Get("/events/{past_event}/report.html"), GROUP_MEMBERS_AND_ADMINS_PAGE),
     // The group's insights: its members only.
     ("group insights page", Request::Get("/groups/qs-north-bay/insights"), GROUP_MEMBERS_ONLY_FOUND_PAGE),
     ("get_group_insights", Request::Function("get_group_insights", DEMO_GROUP), GROUP_MEMBERS_ONLY_FOUND),
@@ -557,6 +561,11 @@ async fn template() -> Template {
         .fetch_one(&pool)
         .await
         .unwrap();
+    let past_event: i64 =
+        sqlx::query_scalar("SELECT id FROM events WHERE source_key = 'qsnb-meetup-v1.3'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     let event: i64 = sqlx::query_scalar(
         "SELECT e.id FROM events e JOIN groups g ON g.id = e.group_id
           WHERE g.slug = 'qs-north-bay' AND e.starts_at > now() AND e.status = 'scheduled'
@@ -714,6 +723,7 @@ async fn template() -> Template {
             ("{failed_job}", failed_job.to_string()),
             ("{pending_job}", pending_job.to_string()),
             ("{today}", chrono::Utc::now().date_naive().to_string()),
+            ("{past_event}", past_event.to_string()),
         ],
     }
 }

@@ -589,3 +589,98 @@ async fn the_group_insights_page_shows_relations_over_k_members_and_attendance()
     let html = app.html(&members[1].0, "/groups/walkers/insights").await;
     assert!(html.contains("Relations across the group") && html.contains("Walk and talk"));
 }
+
+/// The meetup report: for the group's members once the meetup has started, one
+/// self-contained HTML document (no script, its stylesheet inside and allowed by hash),
+/// with the attendance, the talks and their frozen insights, and the figures as frozen;
+/// nobody's standing in it.
+#[tokio::test]
+async fn the_meetup_report_is_one_self_contained_page_for_the_group() {
+    let app = TestApp::spawn().await;
+    cohort::seed::seed_demo(&app.pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    let v13: i64 =
+        sqlx::query_scalar("SELECT id FROM events WHERE source_key = 'qsnb-meetup-v1.3'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let next: i64 = sqlx::query_scalar(
+        "SELECT id FROM events WHERE starts_at > now() ORDER BY starts_at LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (member, member_id) = app.member_in_zone("mo@example.org", "Mo", "UTC").await;
+    sqlx::query(
+        "INSERT INTO memberships (group_id, user_id) SELECT group_id, $1 FROM events WHERE id = $2",
+    )
+    .bind(member_id)
+    .bind(v13)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let get = |client: &reqwest::Client, path: String| {
+        let (app, client) = (&app, client.clone());
+        async move {
+            client
+                .get(format!("{}{path}", app.address))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let response = get(&member, format!("/events/{v13}/report")).await;
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'sha256-"),
+        "{csp}"
+    );
+    assert!(response.headers().get("content-disposition").is_none());
+    let html = response.text().await.unwrap();
+    for text in [
+        "<!DOCTYPE html>",
+        "QSNB Meetup v1.3: meetup report",
+        "Checked in",
+        "Sleep with a Zeo headband",
+        "A frozen copy: computed",
+        "Since the last meetup",
+        "Withheld: shared by 3 members; shown from 5.",
+        "<style>",
+    ] {
+        assert!(html.contains(text), "{text}");
+    }
+    // Self-contained: nothing to run or fetch; nobody's standing.
+    for absent in ["<script", "src=", "<link", "You: at the"] {
+        assert!(!html.contains(absent), "{absent}");
+    }
+    // The style's hash is the one the policy allows.
+    let style = &html[html.find("<style>").unwrap() + 7..html.find("</style>").unwrap()];
+    assert_eq!(style, app::events::report::STYLE);
+    // The download is the same document, as a file.
+    let download = get(&member, format!("/events/{v13}/report.html")).await;
+    assert_eq!(
+        download.headers()["content-disposition"],
+        format!("attachment; filename=\"meetup-report-{v13}.html\"").as_str()
+    );
+    // Not before the meetup; not for outsiders; the anonymous log in first.
+    assert_eq!(
+        get(&member, format!("/events/{next}/report"))
+            .await
+            .status(),
+        404
+    );
+    let outsider = app.member("out@example.org", "Out").await;
+    assert_eq!(
+        get(&outsider, format!("/events/{v13}/report"))
+            .await
+            .status(),
+        403
+    );
+    let anonymous = get(&TestApp::new_client(), format!("/events/{v13}/report")).await;
+    assert_eq!(anonymous.status(), 303);
+}

@@ -217,6 +217,7 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
         cancelled: event.cancelled,
         cancel_reason: event.cancel_reason.clone(),
         past,
+        started: event.starts_at <= now,
         series,
         attendance: past.then_some(checked_in),
         logged_in: user.is_some(),
