@@ -77,6 +77,14 @@ impl Rendered {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// An error's sentence as a paragraph, escaped here (it may quote what was sent).
+    pub fn text_error(sentence: String) -> Rendered {
+        Rendered(format!(
+            "<p class=\"error\" role=\"alert\">{}</p>",
+            escape(&sentence)
+        ))
+    }
 }
 
 /// Renders a view to HTML on the server, in a reactive owner of its own.

@@ -37,9 +37,22 @@ pub struct MeetupAttendance {
     pub checked_in: i64,
 }
 
+/// The page as the browser gets it: its title, and the rest drawn on the server (nothing
+/// on it changes once loaded, so the browser needs no code for it: every component a
+/// page's code holds costs every page, README "Front-end weight").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInsightsPageData {
+    pub title: String,
+    pub html: crate::html::Rendered,
+}
+
 #[server(endpoint = "get_group_insights")]
-pub async fn get_group_insights(slug: String) -> Result<GroupInsights, ServerFnError> {
-    Ok(ssr::group_insights(slug).await?)
+pub async fn get_group_insights(slug: String) -> Result<GroupInsightsPageData, ServerFnError> {
+    let data = ssr::group_insights(slug).await?;
+    Ok(GroupInsightsPageData {
+        title: format!("{}: insights", data.name),
+        html: crate::html::render(move || view! { <GroupInsightsView data /> }),
+    })
 }
 
 #[component]
@@ -53,12 +66,13 @@ pub fn GroupInsightsPage() -> impl IntoView {
         <div class="group-insights">
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(data) => view! { <GroupInsightsView data /> }.into_any(),
-                        Err(error) => view! {
-                            <Title formatter=crate::html::page_title text="Group insights" />
-                            <p class="error" role="alert">{crate::errors::message(&error)}</p>
-                        }.into_any(),
+                    let (title, body) = match data.await {
+                        Ok(page) => (page.title, page.html),
+                        Err(error) => ("Group insights".to_string(), crate::html::Rendered::text_error(crate::errors::message(&error))),
+                    };
+                    view! {
+                        <Title formatter=crate::html::page_title text=title />
+                        <div inner_html=body.rendered_html()></div>
                     }
                 })}
             </Suspense>
@@ -78,7 +92,6 @@ fn GroupInsightsView(data: GroupInsights) -> impl IntoView {
         meetups,
     } = data;
     view! {
-        <Title formatter=crate::html::page_title text=format!("{name}: insights") />
         <p class="crumbs"><a href=format!("/groups/{slug}")>{name.clone()}</a></p>
         <h1>"What the group's data says"</h1>
         <p class="muted">
