@@ -156,11 +156,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/me") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug") view={Lazy::<GroupsRoute>::new()} ssr=SsrMode::Async />
-                    // One route for the admin's pages: each route costs every page some
-                    // code (the router's matching is generic over the list of routes).
+                    // One route for the admin's pages.
                     <Route path=path!("/admin/:page") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/groups/:slug/events/new") view={Lazy::<OrganizerRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/groups/:slug/insights") view={Lazy::<InsightsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/groups/:slug/insights") view={Lazy::<GroupsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/events/:id") view={Lazy::<EventRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/events/:id/edit") view={Lazy::<OrganizerRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/events/:id/manage") view={Lazy::<OrganizerRoute>::new()} ssr=SsrMode::Async />
@@ -225,13 +224,13 @@ lazy_page!(AccountRoute, {
     }
 });
 lazy_page!(GroupsRoute, {
-    if use_location()
-        .pathname
-        .get_untracked()
-        .trim_end_matches('/')
-        == "/groups"
-    {
+    let path = use_location().pathname.get_untracked();
+    let path = path.trim_end_matches('/');
+    if path == "/groups" {
         view! { <groups::GroupsPage /> }.into_any()
+    } else if path.matches('/').count() == 3 && path.ends_with("/insights") {
+        // Drawn on the server: its chunk holds almost no code.
+        view! { <RequireUser><insights::group::GroupInsightsPage /></RequireUser> }.into_any()
     } else {
         view! { <groups::GroupPage /> }.into_any()
     }
@@ -262,9 +261,6 @@ lazy_page!(InsightsRoute, {
     let page = match path.trim_end_matches('/') {
         "/dashboard" => view! { <insights::DashboardPage /> }.into_any(),
         "/insights" => view! { <insights::PairsPage /> }.into_any(),
-        p if p.starts_with("/groups/") => {
-            view! { <insights::group::GroupInsightsPage /> }.into_any()
-        }
         _ => view! { <insights::PairPage /> }.into_any(),
     };
     view! { <RequireUser>{page}</RequireUser> }
