@@ -79,15 +79,6 @@ pub async fn schedule(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx
     Ok(())
 }
 
-/// One run at a time per group (its figures, and freezing them for a meetup).
-pub async fn lock(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('group_figures'), $1::int)")
-        .bind(group_id as i32)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Whom a snapshot may count.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -163,8 +154,8 @@ impl Window {
     pub fn key(self) -> &'static str {
         match self {
             Window::Recent => "recent",
-            Window::SinceMeetup => "since_meetup",
-            Window::BeforeMeetup => "before_meetup",
+            Window::SinceMeetup => super::meetup::SINCE_MEETUP,
+            Window::BeforeMeetup => super::meetup::BEFORE_MEETUP,
         }
     }
 }
@@ -245,7 +236,7 @@ pub fn figures(
 impl GroupFigures {
     pub async fn run(self, pool: &PgPool) -> Result<(), sqlx::Error> {
         let mut tx = pool.begin().await?;
-        lock(&mut tx, self.group_id).await?;
+        super::meetup::lock_group(&mut tx, self.group_id).await?;
         // The meetup that has just started keeps the figures published before it.
         super::meetup::around_group_run(&mut tx, self.group_id).await?;
         let group: Option<(i32, NaiveDate)> = sqlx::query_as(

@@ -1,6 +1,6 @@
 //! Compute, per meetup: the group's figures as they were published for it. At a
 //! meetup's start the figures of the windows "since the meetup before" and "before that"
-//! (`group::Window::SinceMeetup`, `BeforeMeetup`), as last published before the start,
+//! ([`SINCE_MEETUP`], [`BEFORE_MEETUP`]), as last published before the start,
 //! are copied for the meetup and never recomputed, so an old event page shows what the
 //! group saw. Nothing new is computed here: a frozen figure is one that was published
 //! (k members or more, the differencing rule held), so freezing reveals nothing more.
@@ -10,11 +10,23 @@
 //! week if its job was missed. A meetup frozen once stays as it is (`meetup_snapshots`), also when nothing
 //! had been published for it.
 
-use super::group::Window;
 use crate::jobs::Job;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
+
+/// The keys of the windows a meetup's figures are frozen from (`group::Window`'s keys).
+pub const SINCE_MEETUP: &str = "since_meetup";
+pub const BEFORE_MEETUP: &str = "before_meetup";
+
+/// One run at a time per group: publishing its figures, and freezing them for a meetup.
+pub async fn lock_group(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('group_figures'), $1::int)")
+        .bind(group_id as i32)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
 
 /// Upcoming meetups of a group whose freezing is scheduled ahead.
 pub const SCHEDULED_AHEAD: i64 = 3;
@@ -54,7 +66,7 @@ impl FreezeMeetup {
             // Moved later since this was scheduled: run at its new start.
             self.schedule(&mut tx, starts_at).await?;
         } else {
-            super::group::lock(&mut tx, group_id).await?;
+            lock_group(&mut tx, group_id).await?;
             freeze(&mut tx, group_id, self.event_id, Some(starts_at)).await?;
         }
         tx.commit().await
@@ -79,7 +91,7 @@ pub async fn freeze(
     if fresh.is_none() {
         return Ok(false);
     }
-    let windows = [Window::SinceMeetup.key(), Window::BeforeMeetup.key()];
+    let windows = [SINCE_MEETUP, BEFORE_MEETUP];
     sqlx::query(
         "INSERT INTO meetup_figures (event_id, metric_id, window_key, published, reason, figures, computed_at)
          SELECT $1, metric_id, window_key, published, reason, figures, computed_at
