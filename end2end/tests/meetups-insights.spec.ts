@@ -128,6 +128,8 @@ test("the group's insights: shared metrics week by week, relations across the gr
   await page.goto("/");
   await logIn(page, baseURL!);
   await page.goto("/groups/qs-north-bay");
+  await hydrated(page);
+  // A full page load (rel="external"): the page is drawn on the server.
   await page.getByRole("link", { name: "What the group's data says" }).click();
   await expect(page).toHaveURL(/\/groups\/qs-north-bay\/insights$/);
   await hydrated(page);

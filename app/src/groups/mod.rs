@@ -223,7 +223,7 @@ pub fn GroupPage() -> impl IntoView {
                         </p>
                         <p>{group.description.clone()}</p>
                         {group.my_role.is_some().then(|| view! {
-                            <p><a href=format!("/groups/{}/insights", group.slug)>"What the group's data says"</a></p>
+                            <p><a href=format!("/groups/{}/insights", group.slug) rel="external">"What the group's data says"</a></p>
                         })}
                     </header>
                     {action_error}
