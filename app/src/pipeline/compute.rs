@@ -13,6 +13,8 @@ pub mod meetup;
 
 use crate::jobs::Job;
 use crate::stats::daily::{self, Day, Summary, Tested, Thresholds, MEETUPS};
+use crate::track::units::{self, Unit};
+use crate::track::Kind;
 use chrono::{NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,7 +22,7 @@ use sqlx::{PgConnection, PgPool};
 use std::collections::BTreeMap;
 
 /// Bumped whenever a change to the statistics or their inputs changes a result.
-pub const CODE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+compute.2");
+pub const CODE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+compute.3");
 
 /// Pairs are tested over this many days up to the member's today.
 pub const PAIR_WINDOW_DAYS: i64 = 365;
@@ -72,6 +74,68 @@ pub struct MetricFacts {
     pub id: i64,
     pub name: String,
     pub goal: Option<f64>,
+    /// The canonical unit's code, the unit the member reads it in, and the kind: how a
+    /// sentence says an amount ("40 min less").
+    pub unit: String,
+    pub display_unit: String,
+    pub kind: String,
+}
+
+impl MetricFacts {
+    /// A difference in the canonical unit as the member reads it, with its direction:
+    /// "40 min less", "0.8 points higher". `None` for yes/no metrics and for a difference that
+    /// rounds to nothing.
+    pub fn amount(&self, difference: f64) -> Option<String> {
+        let kind = Kind::parse(&self.kind).unwrap_or(Kind::Quantity);
+        if kind == Kind::YesNo || !difference.is_finite() {
+            return None;
+        }
+        let from = Unit::find(&self.unit);
+        // A difference converts as the difference of two converted values (an offset,
+        // as between °C and °F, cancels out).
+        let (size, unit) = match (from, Unit::find(&self.display_unit)) {
+            (Some(from), Some(to)) => {
+                match (
+                    units::convert(difference, from, to),
+                    units::convert(0.0, from, to),
+                ) {
+                    (Some(x), Some(zero)) => (x - zero, Some(to)),
+                    _ => (difference, Some(from)),
+                }
+            }
+            (from, _) => (difference, from),
+        };
+        // Under an hour reads better in minutes.
+        let (size, unit) = match unit {
+            Some(u) if u.code == "h" && size.abs() < 1.0 => (size * 60.0, Unit::find("min")),
+            _ => (size, unit),
+        };
+        // A scale's points are said as points, to a tenth.
+        let decimals = match unit {
+            _ if kind == Kind::Scale => 1,
+            // A count's difference is a mean's: 0.4 drinks, 1234 steps.
+            _ if kind == Kind::Count => usize::from(size.abs() < 10.0),
+            Some(u) => units::decimals_for(u),
+            None => 2,
+        };
+        let number = units::format_number(size.abs(), decimals);
+        if number.chars().all(|c| matches!(c, '0' | '.' | ',')) {
+            return None;
+        }
+        let text = match unit {
+            _ if kind == Kind::Scale => format!("{number} points"),
+            Some(u) if kind != Kind::Count => units::display(size.abs(), u),
+            Some(u) if !u.label.is_empty() => format!("{number} {}", u.label),
+            _ => format!("{number} {}", self.unit),
+        };
+        let word = match (kind, difference > 0.0) {
+            (Kind::Scale, true) => "higher",
+            (Kind::Scale, false) => "lower",
+            (_, true) => "more",
+            (_, false) => "less",
+        };
+        Some(format!("{text} {word}"))
+    }
 }
 
 /// What one compute makes of its inputs.
@@ -203,10 +267,22 @@ pub async fn read_inputs(
     let Some(as_of) = today else {
         return Ok(None);
     };
-    /// key, metric id, name, goal, day, value, count
-    type Row = (String, i64, String, Option<f64>, NaiveDate, f64, i32);
+    /// key, metric id, name, goal, unit, display unit, kind, day, value, count
+    type Row = (
+        String,
+        i64,
+        String,
+        Option<f64>,
+        String,
+        String,
+        String,
+        NaiveDate,
+        f64,
+        i32,
+    );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT m.key, m.id, m.name, s.goal, d.day, d.value, d.count
+        "SELECT m.key, m.id, m.name, s.goal, m.unit, coalesce(s.display_unit, m.display_unit),
+                m.kind, d.day, d.value, d.count
            FROM daily_values d
            JOIN metrics m ON m.id = d.metric_id
            LEFT JOIN metric_settings s ON s.user_id = d.user_id AND s.metric_id = d.metric_id
@@ -219,12 +295,17 @@ pub async fn read_inputs(
     .await?;
     let mut series: BTreeMap<String, Vec<Day>> = BTreeMap::new();
     let mut metrics: BTreeMap<String, MetricFacts> = BTreeMap::new();
-    for (key, id, name, goal, date, value, count) in rows {
+    for (key, id, name, goal, unit, display_unit, kind, date, value, count) in rows {
         // A key names one metric; should a member's own metric share a built-in key,
         // the built-in one (first) is the one analysed.
-        let facts = metrics
-            .entry(key.clone())
-            .or_insert(MetricFacts { id, name, goal });
+        let facts = metrics.entry(key.clone()).or_insert(MetricFacts {
+            id,
+            name,
+            goal,
+            unit,
+            display_unit,
+            kind,
+        });
         if facts.id != id {
             continue;
         }
@@ -376,6 +457,13 @@ async fn store(
 
     // Insights: the shown pairs, keeping the id of a subject that stays shown.
     let shown: Vec<&Tested> = t.iter().filter(|t| t.shown).collect();
+    // Meetup days against a metric say by how much ("On meetup days, your sleep is 40
+    // min less"), over the days the pair was tested on.
+    let window = inputs.pair_window();
+    let differences: BTreeMap<String, f64> = shown
+        .iter()
+        .filter_map(|t| Some((subject(t), daily::meetup_difference(&window, t)?)))
+        .collect();
     let subjects: Vec<String> = shown.iter().map(|t| subject(t)).collect();
     sqlx::query("DELETE FROM insights WHERE user_id = $1 AND NOT (subject = ANY($2))")
         .bind(user_id)
@@ -398,13 +486,26 @@ async fn store(
     .bind(
         shown
             .iter()
-            .map(|t| serde_json::to_value(t).unwrap_or_default())
+            .map(|t| {
+                let mut numbers = serde_json::to_value(t).unwrap_or_default();
+                if let (Some(d), Some(map)) =
+                    (differences.get(&subject(t)), numbers.as_object_mut())
+                {
+                    map.insert("difference".into(), serde_json::json!(d));
+                }
+                numbers
+            })
             .collect::<Vec<_>>(),
     )
     .bind(
         shown
             .iter()
-            .map(|t| daily::sentence(t, |key| inputs.name(key)))
+            .map(|t| {
+                let amount = differences
+                    .get(&subject(t))
+                    .and_then(|d| inputs.metrics.get(&t.b).and_then(|facts| facts.amount(*d)));
+                daily::sentence_with(t, |key| inputs.name(key), amount.as_deref())
+            })
             .collect::<Vec<_>>(),
     )
     .execute(&mut *conn)
@@ -415,4 +516,42 @@ async fn store(
 /// An insight's stable name: its kind, metrics and lag.
 pub fn subject(test: &Tested) -> String {
     format!("correlation:{}:{}:{}", test.a, test.b, test.lag_days)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MetricFacts;
+
+    fn facts(kind: &str, unit: &str, display_unit: &str) -> MetricFacts {
+        MetricFacts {
+            id: 1,
+            name: "x".into(),
+            goal: None,
+            unit: unit.into(),
+            display_unit: display_unit.into(),
+            kind: kind.into(),
+        }
+    }
+
+    #[test]
+    fn amounts_read_as_the_member_reads_the_metric() {
+        let sleep = facts("duration", "min", "h");
+        assert_eq!(sleep.amount(-40.2).as_deref(), Some("40 min less"));
+        assert_eq!(sleep.amount(90.0).as_deref(), Some("1.5 h more"));
+        let mood = facts("scale", "points", "points");
+        assert_eq!(mood.amount(0.8).as_deref(), Some("0.8 points higher"));
+        assert_eq!(mood.amount(-1.24).as_deref(), Some("1.2 points lower"));
+        // A temperature difference does not carry the scale's offset: 1 °C is 1.8 °F.
+        assert_eq!(
+            facts("quantity", "degC", "degF").amount(1.0).as_deref(),
+            Some("1.8°F more")
+        );
+        assert_eq!(
+            facts("count", "steps", "steps").amount(-1234.4).as_deref(),
+            Some("1234 steps less")
+        );
+        // Nothing to say: yes/no, or a difference that rounds to nothing.
+        assert_eq!(facts("yes_no", "yes/no", "yes/no").amount(0.3), None);
+        assert_eq!(facts("count", "steps", "steps").amount(0.04), None);
+    }
 }

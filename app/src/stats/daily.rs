@@ -387,9 +387,36 @@ pub fn nudge_sentence(nudge: &Nudge, name: impl Fn(&str) -> String) -> String {
     )
 }
 
+/// For a test of meetup days against a metric: the metric's mean on the days after a
+/// meetup day (d + lag, d with a check-in) minus its mean on the days after other days,
+/// over the days the pair is tested on, in the metric's canonical unit. `None` for any
+/// other test, or when either side has no day. Its sign is the sign of the test's r
+/// (r of a 0/1 series is the point-biserial correlation).
+pub fn meetup_difference(series: &BTreeMap<String, Vec<Day>>, test: &Tested) -> Option<f64> {
+    if test.a != MEETUPS || test.b == MEETUPS {
+        return None;
+    }
+    let by_date = |key: &str| -> Option<BTreeMap<NaiveDate, f64>> {
+        Some(series.get(key)?.iter().map(|d| (d.date, d.value)).collect())
+    };
+    let pairs = paired_days(&by_date(MEETUPS)?, &by_date(&test.b)?, test.lag_days);
+    let (on, off): (Vec<f64>, Vec<f64>) = (
+        pairs.iter().filter(|p| p.1 >= 0.5).map(|p| p.2).collect(),
+        pairs.iter().filter(|p| p.1 < 0.5).map(|p| p.2).collect(),
+    );
+    Some(mean(&on)? - mean(&off)?)
+}
+
 /// The plain sentence of a shown pair: direction, size, lag, n and how sure. `name`
 /// gives a metric's name from its key (lower case, as in running text).
 pub fn sentence(test: &Tested, name: impl Fn(&str) -> String) -> String {
+    sentence_with(test, name, None)
+}
+
+/// [`sentence`], saying for meetup days against a metric by how much it differs:
+/// `amount` is [`meetup_difference`] as the member reads it, with its direction
+/// ("40 min less", "0.8 points higher").
+pub fn sentence_with(test: &Tested, name: impl Fn(&str) -> String, amount: Option<&str>) -> String {
     let higher = if test.pearson_r >= 0.0 {
         "higher"
     } else {
@@ -431,7 +458,9 @@ pub fn sentence(test: &Tested, name: impl Fn(&str) -> String) -> String {
         (a, 1) => format!("On days after more {}", name(a)),
         (a, k) => format!("{k} days after more {}", name(a)),
     };
-    let what = if test.b == MEETUPS {
+    let what = if let (MEETUPS, Some(amount)) = (test.a.as_str(), amount) {
+        format!("your {} is {amount} than on other days", name(&test.b))
+    } else if test.b == MEETUPS {
         let likely = if test.pearson_r >= 0.0 {
             "more"
         } else {
@@ -648,6 +677,60 @@ mod tests {
     }
 
     #[test]
+    fn meetup_difference_is_the_mean_after_meetup_days_minus_the_others() {
+        let d = |i: i64| NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + TimeDelta::days(i);
+        let day = |i: i64, value: f64| Day {
+            date: d(i),
+            value,
+            count: 1,
+        };
+        // Meetups on days 0 and 7; sleep 400 min after a meetup day, 450 or 470 otherwise.
+        let meetups: Vec<Day> = (0..14)
+            .map(|i| day(i, if i % 7 == 0 { 1.0 } else { 0.0 }))
+            .collect();
+        let sleep: Vec<Day> = (0..15)
+            .map(|i| {
+                day(
+                    i,
+                    if i % 7 == 1 {
+                        400.0
+                    } else if i % 2 == 0 {
+                        450.0
+                    } else {
+                        470.0
+                    },
+                )
+            })
+            .collect();
+        let series = BTreeMap::from([(MEETUPS.to_string(), meetups), ("sleep".to_string(), sleep)]);
+        let mut test = Tested {
+            a: MEETUPS.into(),
+            b: "sleep".into(),
+            lag_days: 1,
+            n: 14,
+            pearson_r: -0.9,
+            pearson_p: 0.0,
+            spearman_r: -0.9,
+            spearman_p: 0.0,
+            n_eff: 14.0,
+            p_adj: 0.0,
+            q: 0.0,
+            shown: true,
+        };
+        // After meetup days (days 1 and 8): 400. After the other twelve (days 2-7, 9-14):
+        // six even (450) and six odd (470), mean 460.
+        let diff = meetup_difference(&series, &test).unwrap();
+        assert!((diff - (400.0 - 460.0)).abs() < 1e-9, "{diff}");
+        // Sign as r's: the same data at lag 0 has no meetup day with sleep 400.
+        test.lag_days = 0;
+        assert!(meetup_difference(&series, &test).unwrap() > 0.0);
+        // Only meetups against a metric.
+        test.a = "sleep".into();
+        test.b = MEETUPS.into();
+        assert_eq!(meetup_difference(&series, &test), None);
+    }
+
+    #[test]
     fn sentences_say_direction_lag_n_and_q() {
         let mut t = Tested {
             a: "steps".into(),
@@ -676,8 +759,17 @@ mod tests {
             sentence(&t, name),
             "On meetup days, your energy is lower (somewhat): r = -0.41 over 83 days, q = 0.012."
         );
+        assert_eq!(
+            sentence_with(&t, name, Some("40 min less")),
+            "On meetup days, your energy is 40 min less than on other days (somewhat): r = -0.41 over 83 days, q = 0.012."
+        );
         t.a = "sleep".into();
         t.b = "mood".into();
+        // The amount is said only of meetup days against a metric.
+        assert_eq!(
+            sentence_with(&t, name, Some("1 h more")),
+            sentence(&t, name)
+        );
         t.pearson_r = 0.74;
         assert_eq!(
             sentence(&t, name),

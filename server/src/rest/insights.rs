@@ -302,7 +302,9 @@ pub struct InsightOut {
     pub kind: String,
     pub metrics: Vec<String>,
     pub lag_days: i16,
-    /// The numbers behind the sentence (the test as in /api/v1/correlations).
+    /// The numbers behind the sentence (the test as in /api/v1/correlations; for meetup
+    /// days against a metric also `difference`, the metric's mean on meetup days minus
+    /// its mean on other days, in its canonical unit).
     #[schema(value_type = Object)]
     pub numbers: serde_json::Value,
     pub sentence: String,
