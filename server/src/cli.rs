@@ -49,6 +49,24 @@ pub async fn run(cli: Cli) -> Result<()> {
             let closed = db.close().await;
             result.map(|_| ()).map_err(anyhow::Error::from).and(closed)
         }
+        Command::Backup(args) => {
+            let report = crate::backup::backup(&args.database, &args.file).await?;
+            println!(
+                "Backed up to {} ({:.1} MB) in {:.1} s.",
+                report.file.display(),
+                report.bytes as f64 / 1e6,
+                report.seconds
+            );
+            Ok(())
+        }
+        Command::Restore(args) => {
+            let report = crate::backup::restore(&args.database, &args.file).await?;
+            println!(
+                "Restored {} tables ({} members, {} observations) in {:.1} s.",
+                report.tables, report.members, report.observations, report.seconds
+            );
+            Ok(())
+        }
         Command::Admin(AdminCommand::Grant { email, database }) => {
             let db = Database::open(&database).await?;
             let result = grant_admin(&db, &email).await;

@@ -32,9 +32,23 @@ pub enum Command {
     /// Recompute every member's daily values and insights from their observations (the
     /// incremental jobs must give the same; this is the check and the repair).
     Recompute(RecomputeArgs),
+    /// Write a consistent backup of the whole database to FILE, also while Cohort runs
+    /// (a PostgreSQL custom-format archive, readable by its owner only).
+    Backup(BackupArgs),
+    /// Load a backup into a new data directory (or the empty database of DATABASE_URL),
+    /// then apply this version's migrations to it.
+    Restore(BackupArgs),
     /// Instance administration.
     #[command(subcommand)]
     Admin(AdminCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]

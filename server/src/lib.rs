@@ -3,6 +3,7 @@
 //! command line and calls [`cli::run`].
 
 pub mod admin;
+pub mod backup;
 pub mod calendar;
 pub mod calendar_routes;
 pub mod cli;

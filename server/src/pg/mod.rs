@@ -181,6 +181,26 @@ impl EmbeddedPostgres {
         )
     }
 
+    /// Whether this data directory holds a cluster (`initdb` has run in it).
+    pub fn exists_in(data_dir: &Path) -> bool {
+        data_dir.join("postgres").join("PG_VERSION").exists()
+    }
+
+    /// A command for one of PostgreSQL's client programs (`pg_dump`, `pg_restore`,
+    /// `psql`), run as the cluster's user, pointed at the `cohort` database over the
+    /// private socket.
+    pub fn client_command(&self, program: &str) -> Command {
+        let mut command =
+            Command::from(self.std_pg_command_at(&find_program(&self.bin_dir, program)));
+        command.kill_on_drop(false);
+        command
+            .env("PGHOST", &self.socket_dir)
+            .env("PGPORT", PORT.to_string())
+            .env("PGUSER", SUPERUSER)
+            .env("PGDATABASE", DATABASE);
+        command
+    }
+
     /// Whether a postmaster runs for this data directory (`pg_ctl status`).
     pub async fn is_running(&self) -> Result<bool> {
         let status = self
@@ -428,8 +448,12 @@ impl EmbeddedPostgres {
     }
 
     fn std_pg_command(&self, program: &str) -> std::process::Command {
+        self.std_pg_command_at(&self.bin_dir.join(program))
+    }
+
+    fn std_pg_command_at(&self, program: &Path) -> std::process::Command {
         use std::os::unix::process::CommandExt;
-        let mut command = std::process::Command::new(self.bin_dir.join(program));
+        let mut command = std::process::Command::new(program);
         command.current_dir(&self.pgdata).stdin(Stdio::null());
         command.env("LC_ALL", "C.UTF-8");
         if let Some(account) = &self.account {
@@ -502,6 +526,22 @@ pub fn find_bin_dir() -> Result<PathBuf> {
              DATABASE_URL to use an existing server"
         )
     })
+}
+
+/// One of PostgreSQL's programs (`pg_dump`): in `bin_dir`, else beside the program that
+/// `bin_dir`'s `initdb` links to (a directory of links to the server's programs need not
+/// hold the client's), else on `PATH`.
+pub fn find_program(bin_dir: &Path, program: &str) -> PathBuf {
+    let beside_initdb = bin_dir
+        .join("initdb")
+        .canonicalize()
+        .ok()
+        .and_then(|initdb| Some(initdb.parent()?.join(program)));
+    [Some(bin_dir.join(program)), beside_initdb]
+        .into_iter()
+        .flatten()
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from(program))
 }
 
 /// `None` when this process is not root; otherwise the unprivileged user to run as.

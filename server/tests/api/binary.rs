@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Served {
@@ -30,10 +30,16 @@ fn count_meetups(html: &str) -> usize {
 
 /// Starts `cohort serve` on a free port and waits for its first 200 from /healthz.
 async fn serve(data_dir: &Path) -> (Served, Duration) {
+    serve_with(data_dir, &[]).await
+}
+
+/// [`serve`] with more flags.
+pub(crate) async fn serve_with(data_dir: &Path, flags: &[&str]) -> (Served, Duration) {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cohort"))
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .args(flags)
         .arg("--site-root")
         .arg(data_dir.join("site"))
         .env_remove("DATABASE_URL")
@@ -73,7 +79,7 @@ async fn serve(data_dir: &Path) -> (Served, Duration) {
     (Served { child, url }, started.elapsed())
 }
 
-async fn stop(served: Served) {
+pub(crate) async fn stop(served: Served) {
     kill(Pid::from_raw(served.child.id() as i32), Signal::SIGTERM).unwrap();
     let status = tokio::task::spawn_blocking(move || {
         let mut served = served;

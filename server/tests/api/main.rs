@@ -6,6 +6,7 @@
 
 mod accounts;
 mod authz;
+mod backup;
 mod binary;
 mod capture;
 mod embedded;
