@@ -4,7 +4,7 @@ use crate::config::{AdminCommand, Cli, Command, ServeArgs, WorkerArgs};
 use crate::db::Database;
 use crate::startup::{shutdown_signal, Application, WebSettings};
 use crate::{jobs, seed};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::Utc;
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -67,6 +67,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Bundle(args) => {
+            let exe = std::env::current_exe().context("finding this executable")?;
+            let files = crate::bundle::bundle(&exe, &args.site_root, &args.output)?;
+            let size = std::fs::metadata(&args.output)?.len();
+            println!(
+                "Wrote {} ({:.1} MB) with the {files} files of {} inside: copy it to a server and run `{} serve`.",
+                args.output.display(),
+                size as f64 / 1e6,
+                args.site_root.display(),
+                args.output.display()
+            );
+            Ok(())
+        }
         Command::Admin(AdminCommand::Grant { email, database }) => {
             let db = Database::open(&database).await?;
             let result = grant_admin(&db, &email).await;
@@ -108,9 +121,26 @@ async fn serve(args: &ServeArgs, db: &Database) -> Result<()> {
         tracing::info!("first start: added the demo group");
         login_hint = report.login_hint();
     }
+    // The site: the directory given, else the one this executable carries (unpacked for
+    // as long as it serves), else the build's.
+    let carried = match &args.site_root {
+        Some(_) => None,
+        None => crate::bundle::unpack_from(&std::env::current_exe()?)?,
+    };
+    let site_root = match (&args.site_root, &carried) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(site)) => {
+            tracing::info!(
+                files = site.files,
+                "serving the site carried in the executable"
+            );
+            site.path().to_path_buf()
+        }
+        (None, None) => std::path::PathBuf::from("target/site"),
+    };
     let settings = WebSettings {
         addr: args.addr,
-        site_root: args.site_root.clone(),
+        site_root,
         public_url: args.public_url.clone(),
         secure_cookies: args.secure_cookies,
     };

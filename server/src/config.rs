@@ -38,9 +38,22 @@ pub enum Command {
     /// Load a backup into a new data directory (or the empty database of DATABASE_URL),
     /// then apply this version's migrations to it.
     Restore(BackupArgs),
+    /// Write a copy of this executable that carries the built site inside it: one file
+    /// to copy to a server and run.
+    Bundle(BundleArgs),
     /// Instance administration.
     #[command(subcommand)]
     Admin(AdminCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The built site to put inside.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// The executable to write.
+    #[arg(long, short)]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -110,8 +123,10 @@ pub struct ServeArgs {
     pub addr: SocketAddr,
 
     /// The built site (wasm, JS, CSS and public files) that cargo-leptos writes.
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
-    pub site_root: PathBuf,
+    /// Default: the site carried inside this executable (`cohort bundle`), else
+    /// target/site.
+    #[arg(long, env = "LEPTOS_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
 
     /// Do not add the demo group on the first start of an empty instance.
     #[arg(long, env = "COHORT_NO_DEMO")]

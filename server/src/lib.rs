@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod backup;
+pub mod bundle;
 pub mod calendar;
 pub mod calendar_routes;
 pub mod cli;

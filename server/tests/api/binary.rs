@@ -35,13 +35,23 @@ async fn serve(data_dir: &Path) -> (Served, Duration) {
 
 /// [`serve`] with more flags.
 pub(crate) async fn serve_with(data_dir: &Path, flags: &[&str]) -> (Served, Duration) {
+    let site = data_dir.join("site");
+    let mut flags: Vec<&std::ffi::OsStr> = flags.iter().map(|f| f.as_ref()).collect();
+    flags.extend(["--site-root".as_ref(), site.as_os_str()]);
+    serve_by(Command::new(env!("CARGO_BIN_EXE_cohort")), data_dir, &flags).await
+}
+
+/// Runs `COMMAND serve FLAGS` on a free port, with `data_dir`.
+async fn serve_by(
+    mut command: Command,
+    data_dir: &Path,
+    flags: &[&std::ffi::OsStr],
+) -> (Served, Duration) {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cohort"))
+    let mut child = command
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(flags)
-        .arg("--site-root")
-        .arg(data_dir.join("site"))
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -177,4 +187,53 @@ fn nonsense_insight_thresholds_are_refused_at_start() {
         assert!(!output.status.success(), "{flag} was accepted");
         assert!(stderr.contains(reason), "{flag}: {stderr}");
     }
+}
+
+/// One file to deploy: `cohort bundle` writes an executable that carries the site and
+/// serves it with no site directory anywhere.
+#[tokio::test]
+async fn a_bundled_executable_serves_the_site_it_carries() {
+    let dir = temp_dir("cohort-test-bundle-");
+    let site = dir.join("built-site");
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("pkg/cohort.css"), "body { color: #123456 }").unwrap();
+    std::fs::write(
+        site.join("favicon.svg"),
+        "<svg xmlns='http://www.w3.org/2000/svg'/>",
+    )
+    .unwrap();
+    let one = dir.join("cohort-one");
+    let bundled = Command::new(env!("CARGO_BIN_EXE_cohort"))
+        .args(["bundle", "--site-root"])
+        .arg(&site)
+        .arg("--output")
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert!(
+        bundled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bundled.stderr)
+    );
+    assert!(String::from_utf8_lossy(&bundled.stdout).contains("with the 2 files"));
+    std::fs::remove_dir_all(&site).unwrap();
+
+    // Started from a directory with no site in it, with no site flag or variable.
+    let mut command = Command::new(&one);
+    command.current_dir(&dir).env_remove("LEPTOS_SITE_ROOT");
+    let (served, _) = serve_by(command, &dir.join("data"), &["--no-workers".as_ref()]).await;
+    let css = reqwest::get(format!("{}/pkg/cohort.css", served.url))
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert!(css.text().await.unwrap().contains("#123456"));
+    let icon = reqwest::get(format!("{}/favicon.svg", served.url))
+        .await
+        .unwrap();
+    assert_eq!(icon.status(), 200);
+    let home = reqwest::get(format!("{}/", served.url)).await.unwrap();
+    assert_eq!(home.status(), 200);
+    assert!(home.text().await.unwrap().contains("/pkg/cohort.css"));
+    stop(served).await;
+    std::fs::remove_dir_all(&dir).ok();
 }
