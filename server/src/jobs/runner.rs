@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -71,6 +71,18 @@ struct Claimed {
     attempts: i32,
 }
 
+/// A finished run, on its way to the database.
+struct Done {
+    id: i64,
+    kind: String,
+    attempts: i32,
+    /// `None`: it succeeded.
+    error: Option<String>,
+}
+
+/// Most jobs one claim takes, and most outcomes one write records.
+const MAX_BATCH: usize = 500;
+
 impl Runner {
     pub fn new(pool: PgPool) -> Self {
         Runner {
@@ -127,24 +139,25 @@ impl Runner {
         self.reap_expired_leases().await?;
         let worker = format!("{}-sync", self.options.name);
         let mut ran = 0;
-        while let Some(job) = self.claim(&worker).await? {
+        while let Some(job) = self.claim(&worker, 1).await?.pop() {
             self.execute(&worker, job).await?;
             ran += 1;
         }
         Ok(ran)
     }
 
-    async fn claim(&self, worker: &str) -> Result<Option<Claimed>> {
+    /// Claims up to `limit` due jobs at once, oldest first, leased to `worker`.
+    async fn claim(&self, worker: &str, limit: usize) -> Result<Vec<Claimed>> {
         let now = self.clock.now();
         let lease_until = now + self.options.lease;
-        let row: Option<(i64, String, serde_json::Value, i32)> = sqlx::query_as(
+        let rows: Vec<(i64, String, serde_json::Value, i32)> = sqlx::query_as(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1,
                     lease_until = $2, updated_at = now()
-              WHERE id = (SELECT id FROM jobs
+              WHERE id = ANY(ARRAY(SELECT id FROM jobs
                            WHERE state = 'pending' AND run_at <= $3 AND queue = ANY($4) AND kind = ANY($5)
                            ORDER BY run_at, id
-                           LIMIT 1
-                           FOR UPDATE SKIP LOCKED)
+                           LIMIT $6
+                           FOR UPDATE SKIP LOCKED))
              RETURNING id, kind, payload, attempts",
         )
         .bind(worker)
@@ -152,79 +165,92 @@ impl Runner {
         .bind(now)
         .bind(&self.options.queues)
         .bind(self.kinds())
-        .fetch_optional(&self.pool)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
         .await
-        .context("claiming a job")?;
-        Ok(row.map(|(id, kind, payload, attempts)| Claimed {
-            id,
-            kind,
-            payload,
-            attempts,
-        }))
+        .context("claiming jobs")?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, kind, payload, attempts)| Claimed {
+                id,
+                kind,
+                payload,
+                attempts,
+            })
+            .collect())
     }
 
+    /// Runs one claimed job; its error, if it failed (a panic counts as a failure).
     #[tracing::instrument(skip_all, fields(job.id = job.id, job.kind = %job.kind, job.attempt = job.attempts))]
-    async fn execute(&self, worker: &str, job: Claimed) -> Result<()> {
-        let Some((handler, base_backoff)) = self.handlers.get(job.kind.as_str()).cloned() else {
-            return Ok(()); // not claimable: claims filter by kind
-        };
+    async fn run_job(&self, job: Claimed) -> Option<String> {
+        let (handler, _) = self.handlers.get(job.kind.as_str()).cloned()?;
         let context = JobContext {
             id: job.id,
             attempt: job.attempts,
             pool: self.pool.clone(),
             services: self.services.clone(),
         };
-        let heartbeat = tokio::spawn(heartbeat(
-            self.pool.clone(),
-            self.clock.clone(),
-            job.id,
-            worker.to_string(),
-            self.options.lease,
-        ));
         // A panicking job fails like an erroring one instead of taking the worker down.
-        let outcome = tokio::spawn(handler(job.payload, context)).await;
-        heartbeat.abort();
-        let error = match outcome {
+        match tokio::spawn(handler(job.payload, context)).await {
             Ok(Ok(())) => None,
             Ok(Err(error)) => Some(format!("{error:#}")),
             Err(join_error) => Some(format!("the job panicked: {join_error}")),
-        };
-        let now = self.clock.now();
-        match error {
-            None => {
-                sqlx::query(
-                    "UPDATE jobs SET state = 'succeeded', finished_at = $3, lease_until = NULL, updated_at = now()
-                      WHERE id = $1 AND locked_by = $2",
-                )
-                .bind(job.id)
-                .bind(worker)
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .context("marking a job done")?;
-            }
-            Some(error) => {
-                tracing::warn!(%error, "job failed");
-                let retry_at = now + backoff(base_backoff, job.attempts);
-                sqlx::query(
-                    &format!(
-                        "UPDATE jobs SET state = {NEXT_STATE},
-                            finished_at = CASE WHEN attempts >= max_attempts THEN $5 END,
-                            run_at = $3, last_error = $4, locked_by = NULL, lease_until = NULL, updated_at = now()
-                          WHERE id = $1 AND locked_by = $2"
-                    ),
-                )
-                .bind(job.id)
-                .bind(worker)
-                .bind(retry_at)
-                .bind(&error)
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .context("recording a job's failure")?;
-            }
         }
+    }
+
+    /// Marks these jobs, run by `worker`, done: one statement for all of them.
+    async fn record_successes(&self, worker: &str, ids: &[i64]) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'succeeded', finished_at = $3, lease_until = NULL, updated_at = now()
+              WHERE id = ANY($1) AND locked_by = $2 AND state = 'running'",
+        )
+        .bind(ids)
+        .bind(worker)
+        .bind(self.clock.now())
+        .execute(&self.pool)
+        .await
+        .context("marking jobs done")?;
         Ok(())
+    }
+
+    /// Records a failed run: retried after its backoff, or failed for good.
+    async fn record_failure(&self, worker: &str, done: &Done, error: &str) -> Result<()> {
+        tracing::warn!(job.id = done.id, job.kind = %done.kind, %error, "job failed");
+        let base = self
+            .handlers
+            .get(done.kind.as_str())
+            .map_or(Duration::from_secs(10), |(_, backoff)| *backoff);
+        let now = self.clock.now();
+        let retry_at = now + backoff(base, done.attempts);
+        sqlx::query(&format!(
+            "UPDATE jobs SET state = {NEXT_STATE},
+                finished_at = CASE WHEN attempts >= max_attempts THEN $5 END,
+                run_at = $3, last_error = $4, locked_by = NULL, lease_until = NULL, updated_at = now()
+              WHERE id = $1 AND locked_by = $2"
+        ))
+        .bind(done.id)
+        .bind(worker)
+        .bind(retry_at)
+        .bind(error)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .context("recording a job's failure")?;
+        Ok(())
+    }
+
+    /// Runs one job and records how it went, there and then (the one-at-a-time path).
+    async fn execute(&self, worker: &str, job: Claimed) -> Result<()> {
+        let done = Done {
+            id: job.id,
+            kind: job.kind.clone(),
+            attempts: job.attempts,
+            error: None,
+        };
+        match self.run_job(job).await {
+            None => self.record_successes(worker, &[done.id]).await,
+            Some(error) => self.record_failure(worker, &done, &error).await,
+        }
     }
 
     /// Gives back the jobs of workers that stopped renewing their lease (killed, or cut
@@ -292,41 +318,81 @@ impl Runner {
                 }
             }
         }));
-        let mut workers = Vec::new();
-        for index in 0..self.options.workers.max(1) {
+        // One dispatcher claims as many due jobs as there are free workers, in one
+        // statement, and runs each in a task of its own; a recorder writes their outcomes,
+        // as many as have finished, in one statement; one heartbeat renews the leases of
+        // every job this runner holds. A no-op job thus costs a share of two statements
+        // instead of two statements of its own.
+        let worker = format!("{}-r", self.options.name);
+        let held: Held = Arc::default();
+        let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
+        let recorder = tokio::spawn(record(self.clone(), worker.clone(), held.clone(), done_rx));
+        let mut heartbeat_stopped = stopped.clone();
+        let heartbeat_task = tokio::spawn({
             let runner = self.clone();
-            let name = format!("{}-{index}", self.options.name);
-            workers.push(tokio::spawn(work(
-                runner,
-                name,
-                wake.clone(),
-                stopped.clone(),
-            )));
-        }
+            let (worker, held) = (worker.clone(), held.clone());
+            async move {
+                tokio::select! {
+                    _ = heartbeat(runner, worker, held) => {}
+                    _ = heartbeat_stopped.changed() => {}
+                }
+            }
+        });
+        tasks.push(heartbeat_task);
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.options.workers.max(1)));
+        let dispatcher = tokio::spawn(dispatch(
+            self.clone(),
+            worker,
+            held,
+            slots.clone(),
+            done_tx,
+            wake.clone(),
+            stopped.clone(),
+        ));
         tracing::info!(workers = self.options.workers, queues = ?self.options.queues, "job runner started");
         RunnerHandle {
             stop,
             tasks,
-            workers,
+            dispatcher,
+            recorder,
+            slots,
+            workers: self.options.workers.max(1),
             pool: self.pool.clone(),
             name: self.options.name.clone(),
         }
     }
 }
 
-async fn heartbeat(pool: PgPool, clock: Arc<dyn Clock>, id: i64, worker: String, lease: Duration) {
+/// The jobs this runner has claimed and not yet recorded.
+type Held = Arc<std::sync::Mutex<HashSet<i64>>>;
+
+fn held_ids(held: &Held) -> Vec<i64> {
+    held.lock()
+        .map(|ids| ids.iter().copied().collect())
+        .unwrap_or_default()
+}
+
+/// Renews the lease of every job the runner holds, three times per lease.
+async fn heartbeat(runner: Runner, worker: String, held: Held) {
+    let lease = runner.options.lease;
     let mut interval = tokio::time::interval(lease / 3);
     interval.tick().await;
     loop {
         interval.tick().await;
-        let renewed = sqlx::query("UPDATE jobs SET lease_until = $3 WHERE id = $1 AND locked_by = $2 AND state = 'running'")
-            .bind(id)
-            .bind(&worker)
-            .bind(clock.now() + lease)
-            .execute(&pool)
-            .await;
+        let ids = held_ids(&held);
+        if ids.is_empty() {
+            continue;
+        }
+        let renewed = sqlx::query(
+            "UPDATE jobs SET lease_until = $3 WHERE id = ANY($1) AND locked_by = $2 AND state = 'running'",
+        )
+        .bind(&ids)
+        .bind(&worker)
+        .bind(runner.clock.now() + lease)
+        .execute(&runner.pool)
+        .await;
         if let Err(error) = renewed {
-            tracing::warn!(%error, job.id = id, "could not renew a job's lease");
+            tracing::warn!(%error, jobs = ids.len(), "could not renew the jobs' leases");
         }
     }
 }
@@ -355,29 +421,72 @@ async fn listen_once(pool: &PgPool, wake: &Notify) -> Result<(), sqlx::Error> {
     }
 }
 
-async fn work(runner: Runner, name: String, wake: Arc<Notify>, mut stopped: watch::Receiver<bool>) {
+/// Claims due jobs for the free workers and starts them; sleeps until a NOTIFY, the next
+/// scheduled job or a free worker when there is nothing to claim.
+async fn dispatch(
+    runner: Runner,
+    worker: String,
+    held: Held,
+    slots: Arc<tokio::sync::Semaphore>,
+    done: tokio::sync::mpsc::UnboundedSender<Done>,
+    wake: Arc<Notify>,
+    mut stopped: watch::Receiver<bool>,
+) {
     loop {
         if *stopped.borrow() {
             return;
+        }
+        // At least one free worker, then every other free one.
+        let first = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+            _ = stopped.changed() => return,
+        };
+        let mut permits = vec![first];
+        while permits.len() < MAX_BATCH {
+            match slots.clone().try_acquire_owned() {
+                Ok(permit) => permits.push(permit),
+                Err(_) => break,
+            }
         }
         // Register for a wake-up before looking, so a NOTIFY in between is not lost.
         let notified = wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        match runner.claim(&name).await {
-            Ok(Some(job)) => {
-                if let Err(error) = runner.execute(&name, job).await {
-                    tracing::error!(error = %format!("{error:#}"), "job bookkeeping failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                continue;
-            }
-            Ok(None) => {}
+        let claimed = match runner.claim(&worker, permits.len()).await {
+            Ok(claimed) => claimed,
             Err(error) => {
-                tracing::warn!(error = %format!("{error:#}"), "could not claim a job");
+                tracing::warn!(error = %format!("{error:#}"), "could not claim jobs");
+                drop(permits);
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
+        };
+        if let Ok(mut ids) = held.lock() {
+            ids.extend(claimed.iter().map(|job| job.id));
+        }
+        let found = claimed.len();
+        for job in claimed {
+            let Some(permit) = permits.pop() else { break };
+            let (runner, done) = (runner.clone(), done.clone());
+            tokio::spawn(async move {
+                let (id, kind, attempts) = (job.id, job.kind.clone(), job.attempts);
+                let error = runner.run_job(job).await;
+                // The worker is free once the outcome is queued for the recorder.
+                let _ = done.send(Done {
+                    id,
+                    kind,
+                    attempts,
+                    error,
+                });
+                drop(permit);
+            });
+        }
+        drop(permits);
+        if found > 0 {
+            continue;
         }
         let idle = match runner.next_due().await {
             Ok(Some(due)) => (due - runner.clock.now())
@@ -394,27 +503,74 @@ async fn work(runner: Runner, name: String, wake: Arc<Notify>, mut stopped: watc
     }
 }
 
+/// Writes finished runs: every success that has arrived in one statement, each failure
+/// with its retry. Ends when every sender is gone and all is written.
+async fn record(
+    runner: Runner,
+    worker: String,
+    held: Held,
+    mut done: tokio::sync::mpsc::UnboundedReceiver<Done>,
+) {
+    let mut batch = Vec::new();
+    while done.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (successes, failures): (Vec<Done>, Vec<Done>) =
+            batch.drain(..).partition(|d| d.error.is_none());
+        let ids: Vec<i64> = successes.iter().map(|d| d.id).collect();
+        // Bookkeeping must land: retried until the database takes it (a job whose
+        // outcome is lost would run again after its lease).
+        let mut delay = Duration::from_millis(100);
+        while !ids.is_empty() {
+            match runner.record_successes(&worker, &ids).await {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::error!(error = %format!("{error:#}"), "could not record finished jobs; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        for failure in &failures {
+            let error = failure.error.as_deref().unwrap_or_default();
+            if let Err(error) = runner.record_failure(&worker, failure, error).await {
+                tracing::error!(error = %format!("{error:#}"), "job bookkeeping failed");
+            }
+        }
+        if let Ok(mut held) = held.lock() {
+            for id in ids.iter().chain(failures.iter().map(|f| &f.id)) {
+                held.remove(id);
+            }
+        }
+    }
+}
+
 /// The running workers; `shutdown` stops them gracefully.
 pub struct RunnerHandle {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    workers: Vec<JoinHandle<()>>,
+    dispatcher: JoinHandle<()>,
+    recorder: JoinHandle<()>,
+    /// Free workers: all of them once every running job has finished.
+    slots: Arc<tokio::sync::Semaphore>,
+    workers: usize,
     pool: PgPool,
     name: String,
 }
 
 impl RunnerHandle {
-    /// Lets running jobs finish (up to `grace`), then gives back whatever is still
-    /// claimed by this runner so that another process can run it at once.
+    /// Lets running jobs finish (up to `grace`) and records them, then gives back
+    /// whatever is still claimed by this runner so that another process can run it at
+    /// once.
     pub async fn shutdown(self, grace: Duration) -> Result<()> {
         let _ = self.stop.send(true);
-        let aborts: Vec<_> = self.workers.iter().map(JoinHandle::abort_handle).collect();
-        let finish = futures_join_all(self.workers);
-        if tokio::time::timeout(grace, finish).await.is_err() {
+        let _ = self.dispatcher.await;
+        // Every worker free: every job finished and its outcome queued; then the
+        // recorder ends once it has written them (the senders are gone).
+        let finished = async {
+            let _all = self.slots.acquire_many(self.workers as u32).await;
+            let _ = self.recorder.await;
+        };
+        if tokio::time::timeout(grace, finished).await.is_err() {
             tracing::warn!("jobs still running after the grace period; giving them back");
-            for abort in aborts {
-                abort.abort();
-            }
         }
         for task in self.tasks {
             task.abort();
@@ -430,11 +586,5 @@ impl RunnerHandle {
         .context("giving back claimed jobs")?;
         tracing::info!(released = released.rows_affected(), "job runner stopped");
         Ok(())
-    }
-}
-
-async fn futures_join_all(handles: Vec<JoinHandle<()>>) {
-    for handle in handles {
-        let _ = handle.await;
     }
 }

@@ -268,6 +268,12 @@ async fn two_runners_process_ten_thousand_jobs_each_exactly_once() {
         "10,000 jobs with two runners of 4 workers: {:.1} s ({by_runner:?})",
         elapsed.as_secs_f64()
     );
+    let names: Vec<&str> = by_runner.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["a", "b"], "both runners did work: {by_runner:?}");
+    assert!(
+        by_runner.iter().all(|(_, jobs)| *jobs >= 100),
+        "neither runner sat idle: {by_runner:?}"
+    );
 }
 
 #[tokio::test]
