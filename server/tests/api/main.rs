@@ -25,3 +25,4 @@ mod rest;
 mod security;
 mod seed;
 mod smtp;
+mod upgrade;

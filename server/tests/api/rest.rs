@@ -760,3 +760,230 @@ async fn the_openapi_document_describes_what_the_api_really_answers() {
         ["application/json"]["schema"];
     assert!(conforms(&doc, schema, &drifted, "body").is_err());
 }
+
+/// The limit exactly: the 600th request of a minute is answered, the 601st refused. (The
+/// budget before them is filled in the database; a minute's turn between the two
+/// requests would start a new budget, so the pair is tried again then.)
+#[tokio::test]
+async fn the_600th_request_of_a_minute_is_answered_and_the_601st_refused() {
+    let app = TestApp::spawn().await;
+    let (_, _, read, _) = member(&app, "quinn@example.org").await;
+    let minute = || async {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>("SELECT date_trunc('minute', now())")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    for _attempt in 0..3 {
+        sqlx::query("DELETE FROM api_rate_windows")
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        let before = minute().await;
+        sqlx::query(
+            "INSERT INTO api_rate_windows (token_id, window_start, requests)
+             SELECT t.id, $1, 599 FROM api_tokens t WHERE t.scope = 'read'",
+        )
+        .bind(before)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        let six_hundredth = api(&app, "GET", "/api/v1/metrics", Some(&read), None).await;
+        let six_hundred_first = api(&app, "GET", "/api/v1/metrics", Some(&read), None).await;
+        if minute().await != before {
+            continue; // the minute turned in between: a new budget; try again
+        }
+        assert_eq!(six_hundredth.status, 200, "{}", six_hundredth.body);
+        assert_problem(&six_hundred_first, 429, "rate_limited");
+        return;
+    }
+    panic!("three minutes turned during three pairs of requests");
+}
+
+/// The limit holds under 50 simultaneous requests: with 570 of the minute's 600 used,
+/// exactly 30 of them are answered and 20 refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_limit_holds_under_fifty_simultaneous_requests() {
+    let app = TestApp::spawn().await;
+    let (_, _, read, _) = member(&app, "quinn@example.org").await;
+    let minute = || async {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>("SELECT date_trunc('minute', now())")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    for _attempt in 0..3 {
+        sqlx::query("DELETE FROM api_rate_windows")
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        let before = minute().await;
+        sqlx::query(
+            "INSERT INTO api_rate_windows (token_id, window_start, requests)
+             SELECT t.id, $1, 570 FROM api_tokens t WHERE t.scope = 'read'",
+        )
+        .bind(before)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        let answers = futures_util::future::join_all(
+            (0..50).map(|_| api(&app, "GET", "/api/v1/metrics", Some(&read), None)),
+        )
+        .await;
+        if minute().await != before {
+            continue;
+        }
+        let answered = answers.iter().filter(|a| a.status == 200).count();
+        let refused = answers.iter().filter(|a| a.status == 429).count();
+        assert_eq!((answered, refused), (30, 20));
+        let counted: i32 =
+            sqlx::query_scalar("SELECT requests FROM api_rate_windows WHERE window_start = $1")
+                .bind(before)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        assert_eq!(counted, 620, "every request counted once");
+        return;
+    }
+    panic!("three minutes turned during three bursts");
+}
+
+/// Any JSON, nested a few levels.
+fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|x| json!(x)),
+        ".{0,40}".prop_map(Value::String),
+        prop_oneof![
+            Just("mood"),
+            Just("sleep"),
+            Just("steps"),
+            Just("7:30"),
+            Just("2026-11-20T07:00"),
+            Just("lb"),
+            Just("\u{0}"),
+            Just("1e309"),
+            Just("-0"),
+            Just("NaN"),
+        ]
+        .prop_map(|s| Value::String(s.to_string())),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::btree_map(
+                prop_oneof![
+                    Just("metric".to_string()),
+                    Just("value".to_string()),
+                    Just("unit".to_string()),
+                    Just("time".to_string()),
+                    Just("note".to_string()),
+                    Just("idempotency_key".to_string()),
+                    ".{0,12}".prop_map(String::from),
+                ],
+                inner,
+                0..6,
+            )
+            .prop_map(|map| Value::Object(map.into_iter().collect())),
+        ]
+    })
+}
+
+/// An item that is nearly right: a real metric, mostly a plausible value.
+fn near_item() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    (
+        prop_oneof![
+            Just("mood"),
+            Just("steps"),
+            Just("sleep"),
+            Just("weight"),
+            Just("nope")
+        ],
+        prop_oneof![3 => (0u32..12).prop_map(|n| json!(n)), 1 => any_json()],
+        proptest::option::of(prop_oneof![
+            Just(json!("2026-11-20T07:00")),
+            Just(json!("2026-13-40")),
+            any_json()
+        ]),
+        proptest::option::of("[a-z0-9]{1,6}"),
+    )
+        .prop_map(|(metric, value, time, key)| {
+            let mut item = json!({ "metric": metric, "value": value });
+            if let Some(time) = time {
+                item["time"] = time;
+            }
+            if let Some(key) = key {
+                item["idempotency_key"] = json!(key);
+            }
+            item
+        })
+}
+
+/// Hostile bodies for `POST /api/v1/observations`, generated (a fixed seed, 300 of them):
+/// any JSON, and batches of items that look almost right. Never a 5xx; an error is a
+/// problem document; a 200 accounts for every item; and exactly the accepted items land.
+#[tokio::test]
+async fn generated_bodies_never_break_the_observations_endpoint() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let app = TestApp::spawn().await;
+    let (_, id, _, write) = member(&app, "quinn@example.org").await;
+    let bodies = prop_oneof![
+        1 => any_json(),
+        3 => proptest::collection::vec(prop_oneof![any_json(), near_item()], 0..8)
+            .prop_map(|items| json!({ "observations": items })),
+    ];
+    let mut runner = TestRunner::deterministic();
+    let mut accepted = 0;
+    for _ in 0..300 {
+        let body = bodies.new_tree(&mut runner).unwrap().current();
+        let answer = api(
+            &app,
+            "POST",
+            "/api/v1/observations",
+            Some(&write),
+            Some(body.to_string()),
+        )
+        .await;
+        assert!(
+            answer.status < 500,
+            "{} for {body}: {}",
+            answer.status,
+            answer.body
+        );
+        if answer.status >= 400 {
+            assert_eq!(answer.content_type, "application/problem+json", "{body}");
+            continue;
+        }
+        assert_eq!(answer.status, 200, "{body}");
+        let items = body["observations"].as_array().map_or(0, Vec::len) as u64;
+        let count = |field: &str| answer.body[field].as_u64().unwrap();
+        assert_eq!(count("received"), items, "{body}: {}", answer.body);
+        assert_eq!(
+            count("accepted") + count("duplicates") + count("rejected"),
+            items
+        );
+        assert_eq!(
+            answer.body["results"].as_array().unwrap().len() as u64,
+            items
+        );
+        accepted += count("accepted");
+    }
+    let landed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM raw_observations WHERE user_id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(landed as u64, accepted, "exactly the accepted items landed");
+    assert!(
+        accepted > 50,
+        "the bodies reach the landing, not only the checks: {accepted}"
+    );
+    println!("300 generated bodies: {accepted} items accepted");
+}
