@@ -227,7 +227,7 @@ async fn main() -> Result<()> {
                     }
                 };
                 {
-                    let mut tally = tally.lock().unwrap();
+                    let mut tally = tally.lock().expect("the tally");
                     tally.latencies.entry(action).or_default().push(elapsed);
                     match outcome {
                         Err(error) => tally.transport_errors.push(error),
@@ -295,7 +295,7 @@ async fn main() -> Result<()> {
         }
     }
 
-    let tally = tally.lock().unwrap();
+    let tally = std::mem::take(&mut *tally.lock().expect("the tally"));
     let total: usize = tally.latencies.values().map(Vec::len).sum();
     println!(
         "Load: {members} members for {:.0} s against the release build in-process (2 job workers): {total} requests, {:.0}/s\n",
@@ -360,7 +360,6 @@ async fn main() -> Result<()> {
         println!("{} {name}: {detail}", if ok { "PASS" } else { "FAIL" });
         passed &= ok;
     }
-    drop(tally);
     pool.close().await;
     database.stop().await?;
     if !passed {
