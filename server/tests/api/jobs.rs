@@ -259,11 +259,12 @@ async fn two_runners_process_ten_thousand_jobs_each_exactly_once() {
         (10_000, 10_000, 10_000),
         "every job ran, none twice"
     );
-    let by_runner: Vec<(String, i64)> =
-        sqlx::query_as("SELECT split_part(locked_by, '-', 2), count(*) FROM jobs GROUP BY 1")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let by_runner: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT split_part(locked_by, '-', 2), count(*) FROM jobs GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     println!(
         "10,000 jobs with two runners of 4 workers: {:.1} s ({by_runner:?})",
         elapsed.as_secs_f64()
