@@ -4,9 +4,11 @@
 use crate::meetups;
 use crate::state::PublicUrl;
 use app::accounts::ssr::user_for_session;
+use app::accounts::CurrentUser;
 use app::errors::internal;
+use app::events::store::EventRow;
 use app::groups::ssr::role_in;
-use app::policy::{allows, Action, Actor};
+use app::policy::{allows, Action, Actor, Role};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -98,31 +100,47 @@ pub async fn group_atom(
     }
 }
 
+/// The meetup of `/events/{id}/{file}`, the logged-in member and their role in its group;
+/// a visitor who is not logged in is sent to log in and then back to the file.
+async fn member_and_event(
+    pool: &PgPool,
+    session: &Session,
+    id: &str,
+    file: &str,
+) -> Result<(i64, CurrentUser, EventRow, Option<Role>), Response> {
+    let Some(id) = parse_id(id) else {
+        return Err(not_found("meetup"));
+    };
+    let Ok(user) = user_for_session(pool, session).await else {
+        return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    };
+    let Some(user) = user else {
+        return Err(
+            Redirect::to(&format!("/login?next=%2Fevents%2F{id}%2F{file}")).into_response(),
+        );
+    };
+    let event = match meetups::event_row(pool, id).await {
+        Ok(Some(event)) => event,
+        Ok(None) => return Err(not_found("meetup")),
+        Err(error) => return Err(internal(format!("{error:#}")).into_response()),
+    };
+    let Ok(role) = role_in(pool, event.group_id, Some(&user)).await else {
+        return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    };
+    Ok((id, user, event, role))
+}
+
 /// GET /events/{id}/attendees.csv: for the group's organizers and instance admins.
 pub async fn attendees_csv(
     State(pool): State<PgPool>,
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else {
-        return not_found("meetup");
-    };
-    let user = match user_for_session(&pool, &session).await {
-        Ok(user) => user,
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    };
-    let Some(user) = user else {
-        return Redirect::to(&format!("/login?next=%2Fevents%2F{id}%2Fattendees.csv"))
-            .into_response();
-    };
-    let event = match meetups::event_row(&pool, id).await {
-        Ok(Some(event)) => event,
-        Ok(None) => return not_found("meetup"),
-        Err(error) => return internal(format!("{error:#}")).into_response(),
-    };
-    let Ok(role) = role_in(&pool, event.group_id, Some(&user)).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
+    let (id, user, event, role) =
+        match member_and_event(&pool, &session, &id, "attendees.csv").await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     if !allows(
         Actor {
             user: Some(&user),
@@ -168,24 +186,10 @@ pub async fn meetup_report_download(
 }
 
 async fn report(pool: PgPool, session: Session, id: String, download: bool) -> Response {
-    let Some(id) = parse_id(&id) else {
-        return not_found("meetup");
-    };
-    let user = match user_for_session(&pool, &session).await {
-        Ok(user) => user,
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    };
-    let Some(user) = user else {
-        let file = if download { "report.html" } else { "report" };
-        return Redirect::to(&format!("/login?next=%2Fevents%2F{id}%2F{file}")).into_response();
-    };
-    let event = match meetups::event_row(&pool, id).await {
-        Ok(Some(event)) => event,
-        Ok(None) => return not_found("meetup"),
-        Err(error) => return internal(format!("{error:#}")).into_response(),
-    };
-    let Ok(role) = role_in(&pool, event.group_id, Some(&user)).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let file = if download { "report.html" } else { "report" };
+    let (id, user, event, role) = match member_and_event(&pool, &session, &id, file).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let actor = Actor {
         user: Some(&user),
