@@ -40,18 +40,16 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, LocalResult, NaiveDate, Offset, SecondsFormat, TimeZone, Utc};
-use chrono_tz::{OffsetComponents, OffsetName, Tz, TzOffset};
+use chrono_tz::{OffsetComponents, OffsetName, Tz};
+
+mod observances;
+use observances::{merge_ranges, observances, Observance, Span};
 
 /// `PRODID` of every calendar this module writes.
 const PRODID: &str = "-//Cohort//Cohort meetups//EN";
 
 /// Longest physical line allowed by RFC 5545 §3.1, in octets, excluding the CRLF.
 const MAX_LINE_OCTETS: usize = 75;
-
-/// Distance between the probes that look for UTC-offset changes. Offset changes closer
-/// together than this that return to the same offset would be missed; the IANA
-/// database has none in the modern era.
-const PROBE_STEP_SECS: i64 = 6 * 3600;
 
 /// Zone names written in UTC form (`…Z`) rather than with a `TZID`.
 const UTC_ZONES: &[&str] = &[
@@ -206,9 +204,6 @@ pub fn atom_feed(
 // ---------------------------------------------------------------------------------
 // iCalendar
 // ---------------------------------------------------------------------------------
-
-/// A range of UTC time, in Unix seconds.
-type Span = (i64, i64);
 
 /// How the times of one event are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -387,67 +382,6 @@ impl IcsWriter {
     }
 }
 
-/// A change of UTC offset (or of abbreviation / DST flag) at `onset` (Unix seconds).
-#[derive(Debug, Clone, Copy)]
-struct Observance {
-    onset: i64,
-    from: TzOffset,
-    to: TzOffset,
-}
-
-/// The offset of `tz` at Unix second `ts`.
-fn offset_at(tz: Tz, ts: i64) -> Option<TzOffset> {
-    DateTime::from_timestamp(ts, 0).map(|dt| tz.offset_from_utc_datetime(&dt.naive_utc()))
-}
-
-/// The observances of `tz` over `[from, to]`: the one in effect at `from`, then every
-/// change found by probing every [`PROBE_STEP_SECS`] and bisecting down to the second.
-fn observances(tz: Tz, from: i64, to: i64) -> Vec<Observance> {
-    let mut out = Vec::new();
-    let (Some(before), Some(mut current)) =
-        (offset_at(tz, from.saturating_sub(1)), offset_at(tz, from))
-    else {
-        return out;
-    };
-    out.push(Observance {
-        onset: from,
-        from: before,
-        to: current,
-    });
-    let mut t = from;
-    while t < to {
-        let next = t.saturating_add(PROBE_STEP_SECS).min(to);
-        let Some(probe) = offset_at(tz, next) else {
-            break;
-        };
-        if probe == current {
-            t = next;
-            continue;
-        }
-        // Invariant: the offset at `lo` is `current`, the offset at `hi` is not.
-        let (mut lo, mut hi) = (t, next);
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            match offset_at(tz, mid) {
-                Some(o) if o == current => lo = mid,
-                Some(_) => hi = mid,
-                None => break,
-            }
-        }
-        let Some(after) = offset_at(tz, hi) else {
-            break;
-        };
-        out.push(Observance {
-            onset: hi,
-            from: current,
-            to: after,
-        });
-        current = after;
-        t = hi;
-    }
-    out
-}
-
 /// The UTC range (Unix seconds) a `VTIMEZONE` must cover for `event`: from 1 January
 /// of the year before it to 1 January two years after its year, i.e. one full year of
 /// margin on either side.
@@ -463,19 +397,6 @@ fn coverage(event: &CalEvent) -> Span {
         year_start(first.year().saturating_sub(1), first.timestamp()),
         year_start(last.year().saturating_add(2), last.timestamp()),
     )
-}
-
-/// Sorts ranges and merges the ones that overlap or touch.
-fn merge_ranges(mut ranges: Vec<Span>) -> Vec<Span> {
-    ranges.sort_unstable();
-    let mut merged: Vec<Span> = Vec::with_capacity(ranges.len());
-    for (from, to) in ranges {
-        match merged.last_mut() {
-            Some(last) if from <= last.1 => last.1 = last.1.max(to),
-            _ => merged.push((from, to)),
-        }
-    }
-    merged
 }
 
 /// `DTSTART`/`DTEND` line for `at`: local time with `TZID` for a named zone, UTC form
@@ -725,6 +646,7 @@ fn escape_xml(text: &str, attribute: bool) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::observances::offset_at;
     use super::*;
     use ical::parser::ical::component::{IcalCalendar, IcalTimeZone, IcalTimeZoneTransitionType};
     use ical::property::Property;
