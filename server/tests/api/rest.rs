@@ -761,14 +761,15 @@ async fn the_openapi_document_describes_what_the_api_really_answers() {
     assert!(conforms(&doc, schema, &drifted, "body").is_err());
 }
 
-/// The limit exactly: the 600th request of a minute is answered, the 601st refused. (The
-/// budget before them is filled in the database; a minute's turn between the two
-/// requests would start a new budget, so the pair is tried again then.)
-#[tokio::test]
-async fn the_600th_request_of_a_minute_is_answered_and_the_601st_refused() {
-    let app = TestApp::spawn().await;
-    let (_, _, read, _) = member(&app, "quinn@example.org").await;
-    let minute = || async {
+/// Spends `used` of the read token's 600 requests of this minute (in the database), then
+/// runs `send`; again, up to three times, if the minute turned meanwhile (which starts a
+/// new budget). The minute and what `send` gave.
+async fn within_one_minute<T>(
+    app: &TestApp,
+    used: i32,
+    send: impl AsyncFn() -> T,
+) -> (chrono::DateTime<chrono::Utc>, T) {
+    let minute = async || {
         sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>("SELECT date_trunc('minute', now())")
             .fetch_one(&app.pool)
             .await
@@ -782,22 +783,37 @@ async fn the_600th_request_of_a_minute_is_answered_and_the_601st_refused() {
         let before = minute().await;
         sqlx::query(
             "INSERT INTO api_rate_windows (token_id, window_start, requests)
-             SELECT t.id, $1, 599 FROM api_tokens t WHERE t.scope = 'read'",
+             SELECT t.id, $1, $2 FROM api_tokens t WHERE t.scope = 'read'",
         )
         .bind(before)
+        .bind(used)
         .execute(&app.pool)
         .await
         .unwrap();
-        let six_hundredth = api(&app, "GET", "/api/v1/metrics", Some(&read), None).await;
-        let six_hundred_first = api(&app, "GET", "/api/v1/metrics", Some(&read), None).await;
-        if minute().await != before {
-            continue; // the minute turned in between: a new budget; try again
+        let sent = send().await;
+        if minute().await == before {
+            return (before, sent);
         }
-        assert_eq!(six_hundredth.status, 200, "{}", six_hundredth.body);
-        assert_problem(&six_hundred_first, 429, "rate_limited");
-        return;
     }
-    panic!("three minutes turned during three pairs of requests");
+    panic!("three minutes turned during three tries");
+}
+
+/// The limit exactly: the 600th request of a minute is answered, the 601st refused. (The
+/// budget before them is filled in the database; a minute's turn between the two
+/// requests would start a new budget, so the pair is tried again then.)
+#[tokio::test]
+async fn the_600th_request_of_a_minute_is_answered_and_the_601st_refused() {
+    let app = TestApp::spawn().await;
+    let (_, _, read, _) = member(&app, "quinn@example.org").await;
+    let (_, (six_hundredth, six_hundred_first)) = within_one_minute(&app, 599, async || {
+        (
+            api(&app, "GET", "/api/v1/metrics", Some(&read), None).await,
+            api(&app, "GET", "/api/v1/metrics", Some(&read), None).await,
+        )
+    })
+    .await;
+    assert_eq!(six_hundredth.status, 200, "{}", six_hundredth.body);
+    assert_problem(&six_hundred_first, 429, "rate_limited");
 }
 
 /// The limit holds under 50 simultaneous requests: with 570 of the minute's 600 used,
@@ -806,46 +822,23 @@ async fn the_600th_request_of_a_minute_is_answered_and_the_601st_refused() {
 async fn the_limit_holds_under_fifty_simultaneous_requests() {
     let app = TestApp::spawn().await;
     let (_, _, read, _) = member(&app, "quinn@example.org").await;
-    let minute = || async {
-        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>("SELECT date_trunc('minute', now())")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap()
-    };
-    for _attempt in 0..3 {
-        sqlx::query("DELETE FROM api_rate_windows")
-            .execute(&app.pool)
-            .await
-            .unwrap();
-        let before = minute().await;
-        sqlx::query(
-            "INSERT INTO api_rate_windows (token_id, window_start, requests)
-             SELECT t.id, $1, 570 FROM api_tokens t WHERE t.scope = 'read'",
-        )
-        .bind(before)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-        let answers = futures_util::future::join_all(
+    let (minute, answers) = within_one_minute(&app, 570, async || {
+        futures_util::future::join_all(
             (0..50).map(|_| api(&app, "GET", "/api/v1/metrics", Some(&read), None)),
         )
-        .await;
-        if minute().await != before {
-            continue;
-        }
-        let answered = answers.iter().filter(|a| a.status == 200).count();
-        let refused = answers.iter().filter(|a| a.status == 429).count();
-        assert_eq!((answered, refused), (30, 20));
-        let counted: i32 =
-            sqlx::query_scalar("SELECT requests FROM api_rate_windows WHERE window_start = $1")
-                .bind(before)
-                .fetch_one(&app.pool)
-                .await
-                .unwrap();
-        assert_eq!(counted, 620, "every request counted once");
-        return;
-    }
-    panic!("three minutes turned during three bursts");
+        .await
+    })
+    .await;
+    let answered = answers.iter().filter(|a| a.status == 200).count();
+    let refused = answers.iter().filter(|a| a.status == 429).count();
+    assert_eq!((answered, refused), (30, 20));
+    let counted: i32 =
+        sqlx::query_scalar("SELECT requests FROM api_rate_windows WHERE window_start = $1")
+            .bind(minute)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(counted, 620, "every request counted once");
 }
 
 /// Any JSON, nested a few levels.
