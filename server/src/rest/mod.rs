@@ -88,7 +88,7 @@ async fn openapi_json() -> Response {
         insights::get_insights,
         insights::get_group_figures
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ErrorHeaders),
     tags(
         (name = "observations", description = "What you track"),
         (name = "metrics", description = "What can be tracked"),
@@ -99,6 +99,60 @@ async fn openapi_json() -> Response {
 struct ApiDoc;
 
 struct BearerAuth;
+
+/// Documents the headers that every refusal carries: the bearer challenge on 401 and 403,
+/// and on 429 how many seconds until the token's next minute.
+struct ErrorHeaders;
+
+impl utoipa::Modify for ErrorHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{HeaderBuilder, RefOr};
+        let challenge = || {
+            HeaderBuilder::new()
+                .schema(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some("^Bearer realm=\"cohort\"")),
+                )
+                .description(Some(
+                    "The bearer challenge (RFC 6750), with the error when a token was sent",
+                ))
+                .build()
+        };
+        let retry_after = HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(60)),
+            )
+            .description(Some("Seconds until this token's next minute starts"))
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                for (status, response) in &mut operation.responses.responses {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    match status.as_str() {
+                        "401" | "403" => {
+                            response
+                                .headers
+                                .insert("WWW-Authenticate".into(), challenge());
+                        }
+                        "429" => {
+                            response
+                                .headers
+                                .insert("Retry-After".into(), retry_after.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
 
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

@@ -35,11 +35,13 @@ async fn member(app: &TestApp, email: &str) -> (reqwest::Client, i64, String, St
 }
 
 /// An API call: status, content type, headers of interest, JSON body.
+#[derive(Clone)]
 struct Answer {
     status: u16,
     content_type: String,
     www_authenticate: Option<String>,
     retry_after: Option<String>,
+    headers: reqwest::header::HeaderMap,
     body: Value,
 }
 
@@ -78,12 +80,14 @@ async fn api(
         header("retry-after"),
     );
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
     let text = response.text().await.unwrap();
     Answer {
         status,
         content_type,
         www_authenticate,
         retry_after,
+        headers,
         body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
     }
 }
@@ -519,94 +523,125 @@ async fn each_token_gets_600_requests_a_minute() {
     assert_eq!(counted, 6);
 }
 
-/// Checks `value` against an OpenAPI 3.1 (JSON Schema 2020-12) schema: types (with
-/// null), required and declared properties (an undeclared one is a mismatch), items,
-/// enums, $ref, oneOf, anyOf and allOf.
-fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
-    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        let name = reference
-            .strip_prefix("#/components/schemas/")
-            .ok_or(format!("{at}: unknown $ref {reference}"))?;
-        return conforms(doc, &doc["components"]["schemas"][name], value, at);
-    }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(options) = schema.get(key).and_then(Value::as_array) {
-            let matching = options
-                .iter()
-                .filter(|option| conforms(doc, option, value, at).is_ok())
-                .count();
-            if matching == 0 || (key == "oneOf" && matching > 1) {
-                return Err(format!("{at}: {value} matches {matching} of {key}"));
+/// The OpenAPI 3.1 meta-schema as the OpenAPI Initiative publishes it
+/// (https://spec.openapis.org/oas/3.1/schema/2022-10-07; this copy from the PyPI package
+/// openapi-spec-validator 0.9.0, Apache-2.0).
+const OPENAPI_31_SCHEMA: &str = include_str!("openapi-3.1-schema.json");
+
+/// Marks every object schema that lists its properties as closed
+/// (`unevaluatedProperties: false`), so that a field the document does not declare is
+/// drift, not silently allowed.
+fn close_objects(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            if object.get("properties").is_some_and(Value::is_object)
+                && !object.contains_key("additionalProperties")
+                && !object.contains_key("unevaluatedProperties")
+            {
+                object.insert("unevaluatedProperties".into(), Value::Bool(false));
             }
+            object.values_mut().for_each(close_objects);
         }
+        Value::Array(items) => items.iter_mut().for_each(close_objects),
+        _ => {}
     }
-    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
-        for part in all {
-            conforms(doc, part, value, at)?;
-        }
-    }
-    if let Some(types) = schema.get("type") {
-        let types: Vec<&str> = match types {
-            Value::String(one) => vec![one.as_str()],
-            Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        let fits = types.iter().any(|t| match *t {
-            "null" => value.is_null(),
-            "boolean" => value.is_boolean(),
-            "integer" => value.is_i64() || value.is_u64(),
-            "number" => value.is_number(),
-            "string" => value.is_string(),
-            "array" => value.is_array(),
-            "object" => value.is_object(),
-            _ => false,
-        });
-        if !fits {
-            return Err(format!("{at}: {value} is not {types:?}"));
-        }
-    }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        if !options.contains(value) {
-            return Err(format!("{at}: {value} is not one of {options:?}"));
-        }
-    }
-    if let (Some(object), Some(properties)) = (value.as_object(), schema.get("properties")) {
-        for required in schema["required"].as_array().into_iter().flatten() {
-            let name = required.as_str().unwrap_or_default();
-            if !object.contains_key(name) {
-                return Err(format!("{at}: required {name} is missing"));
-            }
-        }
-        for (name, item) in object {
-            let declared = properties
-                .get(name)
-                .ok_or(format!("{at}: {name} is not in the schema"))?;
-            conforms(doc, declared, item, &format!("{at}.{name}"))?;
-        }
-    }
-    if let (Some(items), Some(schema)) = (value.as_array(), schema.get("items")) {
-        for (index, item) in items.iter().enumerate() {
-            conforms(doc, schema, item, &format!("{at}[{index}]"))?;
-        }
-    }
-    Ok(())
 }
 
-fn check_against(doc: &Value, path: &str, method: &str, answer: &Answer) {
-    let status = answer.status.to_string();
-    let response = &doc["paths"][path][method]["responses"][&status];
-    assert!(
-        !response.is_null(),
-        "{method} {path} answered {status}, which the document does not list"
-    );
-    let content_type = answer.content_type.split(';').next().unwrap();
-    let schema = &response["content"][content_type]["schema"];
-    assert!(
-        !schema.is_null(),
-        "{method} {path} {status}: no schema for {content_type}"
-    );
-    if let Err(mismatch) = conforms(doc, schema, &answer.body, "body") {
-        panic!("{method} {path} {status}: {mismatch}\n{}", answer.body);
+/// The API's contract: its OpenAPI document, valid against the OpenAPI 3.1 meta-schema,
+/// whose schemas a JSON Schema 2020-12 validator (the `jsonschema` crate) compiles (which
+/// checks each against the 2020-12 meta-schema) and applies to real answers.
+struct Contract {
+    doc: Value,
+    /// The document's components with every object closed.
+    components: Value,
+}
+
+impl Contract {
+    fn new(doc: Value) -> Contract {
+        let errors = Contract::meta_errors(&doc);
+        assert!(
+            errors.is_empty(),
+            "the document breaks the OpenAPI 3.1 meta-schema: {errors:#?}"
+        );
+        let mut components = doc["components"].clone();
+        close_objects(&mut components);
+        Contract { doc, components }
+    }
+
+    /// Where `doc` breaks the OpenAPI 3.1 meta-schema.
+    fn meta_errors(doc: &Value) -> Vec<String> {
+        let meta: Value = serde_json::from_str(OPENAPI_31_SCHEMA).unwrap();
+        let openapi = jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&meta)
+            .expect("the OpenAPI 3.1 meta-schema compiles");
+        openapi
+            .iter_errors(doc)
+            .map(|error| format!("{error} at {}", error.instance_path()))
+            .collect()
+    }
+
+    /// A 2020-12 validator for one schema of the document (its `$ref`s resolve against
+    /// the document's components).
+    fn validator(&self, schema: &Value, at: &str) -> jsonschema::Validator {
+        let mut root = schema.clone();
+        close_objects(&mut root);
+        let object = root.as_object_mut().expect("a schema object");
+        object.insert(
+            "$schema".into(),
+            json!("https://json-schema.org/draft/2020-12/schema"),
+        );
+        object.insert("components".into(), self.components.clone());
+        jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&root)
+            .unwrap_or_else(|error| panic!("{at}: the schema does not compile: {error}"))
+    }
+
+    /// Whether `answer` is one the document describes for `method path`: its status is
+    /// listed, its content type has a schema, its body validates against it, and every
+    /// header documented for it is present with a value its schema accepts.
+    fn check(&self, path: &str, method: &str, answer: &Answer) -> Result<(), String> {
+        let status = answer.status.to_string();
+        let at = format!("{method} {path} {status}");
+        let response = &self.doc["paths"][path][method]["responses"][&status];
+        if response.is_null() {
+            return Err(format!("{at}: a status the document does not list"));
+        }
+        let content_type = answer.content_type.split(';').next().unwrap_or_default();
+        let schema = &response["content"][content_type]["schema"];
+        if schema.is_null() {
+            return Err(format!("{at}: no schema for {content_type}"));
+        }
+        let errors: Vec<String> = self
+            .validator(schema, &at)
+            .iter_errors(&answer.body)
+            .map(|error| format!("{error} at {}", error.instance_path()))
+            .collect();
+        if !errors.is_empty() {
+            return Err(format!("{at}: {errors:?}\n{}", answer.body));
+        }
+        for (name, header) in response["headers"].as_object().into_iter().flatten() {
+            let value = answer
+                .headers
+                .get(name.as_str())
+                .ok_or(format!("{at}: no {name} header"))?
+                .to_str()
+                .map_err(|_| format!("{at}: {name} is not text"))?;
+            let schema = &header["schema"];
+            let value = if schema["type"] == "integer" {
+                value
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .map_err(|_| format!("{at}: {name} {value:?} is not an integer"))?
+            } else {
+                Value::from(value)
+            };
+            if !self.validator(schema, &at).is_valid(&value) {
+                return Err(format!("{at}: {name} {value} does not fit {schema}"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -632,22 +667,44 @@ async fn the_openapi_document_describes_what_the_api_really_answers() {
     .await;
     let doc = api(&app, "GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(doc.status, 200);
-    let doc = doc.body;
+    let contract = Contract::new(doc.body);
+    let doc = &contract.doc;
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
-    for path in ["/api/v1/observations", "/api/v1/metrics", "/api/v1/events"] {
-        assert!(doc["paths"][path].is_object(), "{path} is documented");
-    }
+    let documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (path.clone(), method.clone()))
+        })
+        .collect();
+    assert_eq!(documented.len(), 9, "{documented:?}");
 
-    let batch = json!({ "observations": [
-        { "metric": "mood", "value": 6, "time": "2026-11-20T08:00", "note": "#ok" },
-        { "metric": "mood", "value": 60 },
-        { "metric": "mood", "value": 6, "time": "2026-11-20T08:00", "note": "#ok" },
-    ]})
-    .to_string();
+    // Five weeks of mood and sleep, so that the insight endpoints have something to say.
+    let today = chrono::Utc::now().date_naive();
+    let observations: Vec<Value> = (1..=35)
+        .flat_map(|back| {
+            let day = today - chrono::TimeDelta::days(back);
+            let level = (back * 7) % 5;
+            [
+                json!({ "metric": "mood", "value": 3 + level, "time": format!("{day}T20:00") }),
+                json!({ "metric": "sleep", "value": 380 + 12 * level, "time": format!("{day}T07:00") }),
+            ]
+        })
+        .chain([
+            json!({ "metric": "mood", "value": 60 }),
+            json!({ "metric": "mood", "value": 6, "time": "2026-11-20T08:00", "note": "#ok" }),
+            json!({ "metric": "mood", "value": 6, "time": "2026-11-20T08:00", "note": "#ok" }),
+        ])
+        .collect();
+    let batch = json!({ "observations": observations }).to_string();
     let posted = api(
         &app,
         "POST",
@@ -656,109 +713,215 @@ async fn the_openapi_document_describes_what_the_api_really_answers() {
         Some(batch),
     )
     .await;
-    check_against(&doc, "/api/v1/observations", "post", &posted);
+    contract
+        .check("/api/v1/observations", "post", &posted)
+        .unwrap();
+    assert_eq!(posted.status, 200);
     cohort_runner(app.pool.clone(), 1, Arc::new(Services::default()))
         .run_pending()
         .await
         .unwrap();
+
+    let get = async |path: &str, token: Option<&str>| api(&app, "GET", path, token, None).await;
+    let post = async |body: &str, token: Option<&str>| {
+        api(
+            &app,
+            "POST",
+            "/api/v1/observations",
+            token,
+            Some(body.into()),
+        )
+        .await
+    };
+    let figures = "/api/v1/groups/{slug}/figures";
     let cases = [
         (
             "/api/v1/observations",
             "post",
-            api(
-                &app,
-                "POST",
-                "/api/v1/observations",
-                Some(&read),
-                Some("{}".into()),
-            )
-            .await,
+            post("{}", Some(&read)).await,
+            403,
         ),
         (
             "/api/v1/observations",
             "post",
-            api(
-                &app,
-                "POST",
-                "/api/v1/observations",
-                Some(&write),
-                Some("{".into()),
-            )
-            .await,
+            post("{", Some(&write)).await,
+            400,
         ),
+        ("/api/v1/observations", "post", post("{}", None).await, 401),
         (
             "/api/v1/observations",
             "post",
-            api(
-                &app,
-                "POST",
-                "/api/v1/observations",
-                None,
-                Some("{}".into()),
-            )
-            .await,
+            post("{}", Some("nonsense")).await,
+            401,
         ),
         (
             "/api/v1/observations",
             "get",
-            api(
-                &app,
-                "GET",
-                "/api/v1/observations?limit=1",
-                Some(&read),
-                None,
-            )
-            .await,
+            get("/api/v1/observations?limit=1", Some(&read)).await,
+            200,
         ),
         (
             "/api/v1/observations",
             "get",
-            api(&app, "GET", "/api/v1/observations", Some(&read), None).await,
+            get("/api/v1/observations", Some(&read)).await,
+            200,
         ),
         (
             "/api/v1/observations",
             "get",
-            api(
-                &app,
-                "GET",
-                "/api/v1/observations?limit=-1",
-                Some(&read),
-                None,
-            )
-            .await,
+            get("/api/v1/observations?limit=-1", Some(&read)).await,
+            400,
         ),
         (
             "/api/v1/metrics",
             "get",
-            api(&app, "GET", "/api/v1/metrics", Some(&read), None).await,
+            get("/api/v1/metrics", Some(&read)).await,
+            200,
         ),
         (
             "/api/v1/metrics",
             "get",
-            api(&app, "GET", "/api/v1/metrics", None, None).await,
+            get("/api/v1/metrics", None).await,
+            401,
         ),
         (
             "/api/v1/events",
             "get",
-            api(&app, "GET", "/api/v1/events", Some(&read), None).await,
+            get("/api/v1/events", Some(&read)).await,
+            200,
+        ),
+        (
+            "/api/v1/daily",
+            "get",
+            get("/api/v1/daily?metric=mood", Some(&read)).await,
+            200,
+        ),
+        (
+            "/api/v1/daily",
+            "get",
+            get("/api/v1/daily?metric=mood&from=yesterday", Some(&read)).await,
+            400,
+        ),
+        (
+            "/api/v1/daily",
+            "get",
+            get("/api/v1/daily?metric=nothing-like-it", Some(&read)).await,
+            404,
+        ),
+        (
+            "/api/v1/trends",
+            "get",
+            get("/api/v1/trends?metric=sleep", Some(&read)).await,
+            200,
+        ),
+        (
+            "/api/v1/trends",
+            "get",
+            get("/api/v1/trends", Some(&read)).await,
+            400,
+        ),
+        (
+            "/api/v1/correlations",
+            "get",
+            get("/api/v1/correlations", Some(&read)).await,
+            200,
+        ),
+        (
+            "/api/v1/insights",
+            "get",
+            get("/api/v1/insights", Some(&read)).await,
+            200,
+        ),
+        (
+            figures,
+            "get",
+            get(
+                "/api/v1/groups/qs-north-bay/figures?metric=sleep",
+                Some(&read),
+            )
+            .await,
+            200,
+        ),
+        (
+            figures,
+            "get",
+            get("/api/v1/groups/qs-north-bay/figures?metric=mood", None).await,
+            401,
+        ),
+        (
+            figures,
+            "get",
+            get(
+                "/api/v1/groups/nobody-here/figures?metric=sleep",
+                Some(&read),
+            )
+            .await,
+            404,
         ),
     ];
-    let mut statuses = Vec::new();
-    for (path, method, answer) in &cases {
-        check_against(&doc, path, method, answer);
-        statuses.push(answer.status);
+    for (path, method, answer, status) in &cases {
+        assert_eq!(answer.status, *status, "{method} {path}: {}", answer.body);
+        if let Err(mismatch) = contract.check(path, method, answer) {
+            panic!("{mismatch}");
+        }
     }
-    assert_eq!(statuses, [403, 400, 401, 200, 200, 400, 200, 401, 200]);
+    // Every documented operation was exercised.
+    for (path, method) in &documented {
+        assert!(
+            cases.iter().any(|(p, m, _, _)| p == path && m == method),
+            "{method} {path} is not exercised"
+        );
+    }
     // The pages and lists checked were not empty.
-    assert_eq!(cases[3].2.body["data"].as_array().unwrap().len(), 1);
-    assert!(cases[3].2.body["next_cursor"].is_null());
-    assert!(cases[8].2.body["data"].as_array().unwrap().len() >= 3);
-    // The checker itself catches drift.
-    let mut drifted = cases[6].2.body.clone();
-    drifted["data"][0]["colour"] = json!("blue");
-    let schema = &doc["paths"]["/api/v1/metrics"]["get"]["responses"]["200"]["content"]
-        ["application/json"]["schema"];
-    assert!(conforms(&doc, schema, &drifted, "body").is_err());
+    assert_eq!(cases[4].2.body["data"].as_array().unwrap().len(), 1);
+    assert!(cases[9].2.body["data"].as_array().unwrap().len() >= 3);
+    assert!(
+        cases[10].2.body["days"].as_array().unwrap().len() >= 30,
+        "{}",
+        cases[10].2.body
+    );
+    assert!(
+        !cases[15].2.body["tests"].as_array().unwrap().is_empty(),
+        "{}",
+        cases[15].2.body
+    );
+
+    // A refusal for too many requests, with its Retry-After.
+    let (_, limited) = within_one_minute(&app, 600, async || {
+        get("/api/v1/insights", Some(&read)).await
+    })
+    .await;
+    assert_problem(&limited, 429, "rate_limited");
+    contract.check("/api/v1/insights", "get", &limited).unwrap();
+
+    // The meta-schema catches a broken document.
+    let mut broken = doc.clone();
+    broken["paths"]["/api/v1/metrics"]["get"]["responses"]["200"]["content"] = json!("none");
+    assert!(!Contract::meta_errors(&broken).is_empty());
+    broken = doc.clone();
+    broken["openapi"] = json!("3.0.3");
+    assert!(!Contract::meta_errors(&broken).is_empty());
+
+    // The checker itself catches drift: a field the document does not declare, a wrong
+    // type, a status it does not list, a documented header missing.
+    let mut drifted = cases[7].2.clone();
+    drifted.body["data"][0]["colour"] = json!("blue");
+    assert!(contract.check("/api/v1/metrics", "get", &drifted).is_err());
+    let mut drifted = cases[7].2.clone();
+    drifted.body["data"][0]["name"] = json!(7);
+    assert!(contract.check("/api/v1/metrics", "get", &drifted).is_err());
+    let mut drifted = cases[7].2.clone();
+    drifted.status = 418;
+    assert!(contract.check("/api/v1/metrics", "get", &drifted).is_err());
+    let mut drifted = limited.clone();
+    drifted.headers.remove("retry-after");
+    assert!(contract.check("/api/v1/insights", "get", &drifted).is_err());
+    let mut drifted = limited.clone();
+    drifted.headers.insert(
+        "retry-after",
+        reqwest::header::HeaderValue::from_static("600"),
+    );
+    assert!(contract.check("/api/v1/insights", "get", &drifted).is_err());
 }
 
 /// Spends `used` of the read token's 600 requests of this minute (in the database), then
