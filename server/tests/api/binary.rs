@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub(crate) struct Served {
-    child: Child,
+    pub(crate) child: Child,
     pub(crate) url: String,
 }
 
@@ -42,7 +42,7 @@ pub(crate) async fn serve_with(data_dir: &Path, flags: &[&str]) -> (Served, Dura
 }
 
 /// Runs `COMMAND serve FLAGS` on a free port, with `data_dir`.
-async fn serve_by(
+pub(crate) async fn serve_by(
     mut command: Command,
     data_dir: &Path,
     flags: &[&std::ffi::OsStr],

@@ -62,10 +62,15 @@ async fn import(app: &TestApp) -> i64 {
 }
 
 /// A `cohort worker` process; killed (SIGKILL) when dropped.
-struct Worker(Child);
+pub(crate) struct Worker(Child);
 
 impl Worker {
     fn spawn(database_url: &str) -> Worker {
+        Worker::spawn_with(database_url, &[])
+    }
+
+    /// A worker with more flags.
+    pub(crate) fn spawn_with(database_url: &str, flags: &[&str]) -> Worker {
         let child = Command::new(env!("CARGO_BIN_EXE_cohort"))
             .args([
                 "worker",
@@ -76,6 +81,7 @@ impl Worker {
                 "--database-url",
             ])
             .arg(database_url)
+            .args(flags)
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -89,7 +95,7 @@ impl Worker {
         self.0.wait().unwrap();
     }
 
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         kill(Pid::from_raw(self.0.id() as i32), Signal::SIGTERM).unwrap();
         let status = self.0.wait().unwrap();
         assert!(status.success(), "cohort worker exited with {status}");
@@ -244,7 +250,7 @@ async fn clean_run() -> Results {
 }
 
 /// The URL of the database a test app runs on, for the worker process.
-async fn database_url(pool: &PgPool) -> String {
+pub(crate) async fn database_url(pool: &PgPool) -> String {
     let name: String = sqlx::query_scalar("SELECT current_database()")
         .fetch_one(pool)
         .await

@@ -21,6 +21,7 @@ mod jobs;
 mod meetup_figures;
 mod meetups;
 mod pipeline;
+mod processes;
 mod rest;
 mod security;
 mod seed;
