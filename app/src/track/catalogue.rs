@@ -137,6 +137,10 @@ pub async fn find_metric(
     user_id: i64,
     key: &str,
 ) -> Result<Option<MetricRow>, sqlx::Error> {
+    // No metric's name holds a NUL (PostgreSQL's text cannot), so no such metric.
+    if key.contains('\0') {
+        return Ok(None);
+    }
     sqlx::query_as(&format!(
         "{METRIC_SELECT} AND (m.key = $2 OR lower(m.name) = lower($2))
           ORDER BY (m.key = $2) DESC, m.owner_id NULLS FIRST LIMIT 1"

@@ -39,8 +39,10 @@ pub struct DailyQuery {
     /// A metric key (see /api/v1/metrics).
     pub metric: String,
     /// First day, inclusive (YYYY-MM-DD, the member's calendar).
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Last day, inclusive.
+    #[param(format = Date)]
     pub to: Option<String>,
 }
 

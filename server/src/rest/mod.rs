@@ -75,7 +75,7 @@ async fn openapi_json() -> Response {
     info(
         title = "Cohort API",
         version = "1",
-        description = "Your metrics, observations and meetups. Authenticate with a personal token from /me/tokens: `Authorization: Bearer TOKEN`. Errors are application/problem+json. At most 600 requests a minute per token."
+        description = "Your metrics, observations and meetups. Authenticate with a personal token from /me/tokens: `Authorization: Bearer TOKEN`. Errors are application/problem+json. Text may not contain NUL characters (400 invalid_parameter). At most 600 requests a minute per token."
     ),
     paths(
         observations::post_observations,

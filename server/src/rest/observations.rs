@@ -246,6 +246,7 @@ fn parse_instant(text: &str, zone: &str, name: &str) -> Result<DateTime<Utc>, Pr
         (status = 200, description = "A page of observations", body = ObservationPage),
         (status = 400, description = "A bad parameter", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such metric", body = ProblemBody, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -274,16 +275,19 @@ pub async fn get_observations(
     let from = query
         .from
         .as_deref()
+        .filter(|text| !text.is_empty())
         .map(|text| parse_instant(text, &caller.time_zone, "from"))
         .transpose()?;
     let to = query
         .to
         .as_deref()
+        .filter(|text| !text.is_empty())
         .map(|text| parse_instant(text, &caller.time_zone, "to"))
         .transpose()?;
     let after = query
         .cursor
         .as_deref()
+        .filter(|cursor| !cursor.is_empty())
         .map(|cursor| {
             cursor
                 .split_once('.')
@@ -303,7 +307,9 @@ pub async fn get_observations(
                 })
         })
         .transpose()?;
-    if let Some(metric) = &query.metric {
+    // An empty parameter is an absent one (as a form sends an empty field).
+    let metric = query.metric.as_deref().filter(|metric| !metric.is_empty());
+    if let Some(metric) = metric {
         let known: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM metrics WHERE key = $2 AND (owner_id IS NULL OR owner_id = $1))",
         )
@@ -340,7 +346,7 @@ pub async fn get_observations(
           ORDER BY o.observed_at, o.id LIMIT $7",
     )
     .bind(caller.user_id)
-    .bind(&query.metric)
+    .bind(metric)
     .bind(from)
     .bind(to)
     .bind(after.map(|(at, _)| at))

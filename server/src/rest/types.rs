@@ -51,6 +51,7 @@ pub struct ObservationIn {
 /// A batch of observations: 1 to 10,000.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ObservationBatch {
+    #[schema(min_items = 1, max_items = 10000)]
     pub observations: Vec<ObservationIn>,
 }
 
@@ -111,13 +112,36 @@ pub struct ObservationQuery {
     /// Only this metric (a key).
     pub metric: Option<String>,
     /// From this time (inclusive): RFC 3339, or a date in the member's zone.
+    #[param(schema_with = date_or_time)]
     pub from: Option<String>,
     /// Until this time (exclusive): RFC 3339, or a date in the member's zone.
+    #[param(schema_with = date_or_time)]
     pub to: Option<String>,
     /// 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// `next_cursor` of the page before.
+    #[param(pattern = r"^-?[0-9]{1,16}\.[0-9]{1,18}$")]
     pub cursor: Option<String>,
+}
+
+/// A date (`2026-11-26`) or an RFC 3339 time: the schema of `from` and `to`.
+fn date_or_time() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{
+        AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+    };
+    let format = |known| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(known)))
+    };
+    Schema::AnyOf(
+        AnyOfBuilder::new()
+            .item(format(KnownFormat::Date))
+            .item(format(KnownFormat::DateTime))
+            .description(Some("A date (2026-11-26) or an RFC 3339 time"))
+            .build(),
+    )
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -1143,3 +1143,85 @@ async fn generated_bodies_never_break_the_observations_endpoint() {
     );
     println!("300 generated bodies: {accepted} items accepted");
 }
+
+/// The schemathesis executable that `.ci/setup --test` installs (a virtualenv in the
+/// tools directory), or one on PATH.
+fn schemathesis() -> std::path::PathBuf {
+    let tools = std::env::var_os("COHORT_TOOLS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".local/share/cohort-tools")
+        });
+    let installed = tools.join("schemathesis/bin/schemathesis");
+    if installed.exists() {
+        return installed;
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join("schemathesis"))
+        .find(|candidate| candidate.exists())
+        .expect("schemathesis is not installed: run .ci/setup --test")
+}
+
+/// schemathesis (property-based tests generated from the OpenAPI document) against the
+/// live API with a write token, every check it has: no 5xx, every answer's status, content
+/// type, headers and body as documented, invalid input refused, valid input accepted,
+/// authentication enforced. Bounded (a fixed seed and example count); the rate limit's
+/// minute is reset while it runs, since the limit is tested on its own above.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_nothing_the_document_does_not_promise() {
+    let app = TestApp::spawn().await;
+    cohort::seed::seed_demo(&app.pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    let (client, _, _, write) = member(&app, "quinn@example.org").await;
+    app.call(&client, "join_group", &[("slug", "qs-north-bay")])
+        .await;
+    let pool = app.pool.clone();
+    let resetting = tokio::spawn(async move {
+        loop {
+            let _ = sqlx::query("DELETE FROM api_rate_windows")
+                .execute(&pool)
+                .await;
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    });
+    let program = schemathesis();
+    let address = app.address.clone();
+    // A longer run: COHORT_SCHEMATHESIS_EXAMPLES=500 COHORT_SCHEMATHESIS_SEED=… (README).
+    let examples = std::env::var("COHORT_SCHEMATHESIS_EXAMPLES").unwrap_or("25".into());
+    let seed = std::env::var("COHORT_SCHEMATHESIS_SEED").unwrap_or("7".into());
+    let scratch = tempfile::tempdir().unwrap();
+    let workdir = scratch.path().to_path_buf();
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(program)
+            .current_dir(workdir)
+            .arg("--no-color")
+            .arg("--config-file")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/api/schemathesis.toml"
+            ))
+            .arg("run")
+            .arg(format!("{address}/api/v1/openapi.json"))
+            .args(["--max-examples", &examples, "--seed", &seed])
+            .args(["--workers", "2"])
+            .arg("--header")
+            .arg(format!("Authorization: Bearer {write}"))
+            .env("SCHEMATHESIS_HOOKS", "")
+            .output()
+            .expect("running schemathesis")
+    })
+    .await
+    .unwrap();
+    resetting.abort();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    eprintln!("{report}");
+    assert!(run.status.success(), "schemathesis failed:\n{report}");
+}
