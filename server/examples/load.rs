@@ -97,40 +97,63 @@ async fn main() -> Result<()> {
     eprintln!("logging in {members} members");
     let mut logged_in = Vec::new();
     for (n, id) in ids.iter().enumerate() {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(60))
-            .build()?;
-        let login = client
-            .post(format!("{base}/api/login"))
-            .header("Origin", &base)
-            .header("Accept", "application/json")
-            .form(&[
-                ("email", format!("load{}@example.org", n + 1)),
-                ("password", PASSWORD.into()),
-            ])
-            .send()
-            .await?;
-        if login.status() != 200 {
-            bail!("logging in member {n}: {}", login.status());
-        }
-        let token: Value = client
-            .post(format!("{base}/api/create_token"))
-            .header("Origin", &base)
-            .header("Accept", "application/json")
-            .form(&[("name", "load"), ("scope", "write")])
-            .send()
-            .await?
-            .json()
-            .await?;
-        let token = token["secret"].as_str().context("a token")?.to_string();
+        let (client, token) = log_in(&base, &format!("load{}@example.org", n + 1)).await?;
         logged_in.push(Member {
             id: *id,
             client,
             token,
         });
     }
+
+    // The differential check: schemathesis against the OpenAPI document for as long as
+    // the load runs, as one more member with a write token of its own (its rate-limit
+    // minute reset twice a second, so that it tests answers rather than the limit).
+    let differential = match schemathesis() {
+        Some(program) => {
+            sqlx::query(
+                "INSERT INTO users (email, display_name, time_zone, password_hash)
+                 VALUES ('load-schemathesis@example.org', 'Schemathesis', 'America/Los_Angeles', $1)",
+            )
+            .bind(&hash)
+            .execute(&pool)
+            .await?;
+            let (_, token) = log_in(&base, "load-schemathesis@example.org").await?;
+            let resetting = {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let _ = sqlx::query(
+                            "DELETE FROM api_rate_windows WHERE token_id IN
+                               (SELECT t.id FROM api_tokens t JOIN users u ON u.id = t.user_id
+                                 WHERE u.email = 'load-schemathesis@example.org')",
+                        )
+                        .execute(&pool)
+                        .await;
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                })
+            };
+            let scratch = tempfile::tempdir()?;
+            let child = std::process::Command::new(program)
+                .current_dir(scratch.path())
+                .arg("--no-color")
+                .arg("--config-file")
+                .arg(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/api/schemathesis.toml"
+                ))
+                .arg("run")
+                .arg(format!("{base}/api/v1/openapi.json"))
+                .args(["--max-time", &seconds.to_string(), "--workers", "2"])
+                .arg("--header")
+                .arg(format!("Authorization: Bearer {token}"))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()?;
+            Some((child, resetting, scratch))
+        }
+        None => None,
+    };
 
     eprintln!("{members} members for {seconds} s");
     let started = Instant::now();
@@ -256,6 +279,25 @@ async fn main() -> Result<()> {
         last_rsvps.push(task.await?);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let differential = match differential {
+        Some((child, resetting, _scratch)) => {
+            let output = tokio::task::spawn_blocking(move || child.wait_with_output()).await??;
+            resetting.abort();
+            let report = String::from_utf8_lossy(&output.stdout).into_owned();
+            let cases = report
+                .lines()
+                .skip_while(|line| !line.starts_with("Test cases:"))
+                .nth(1)
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            if !output.status.success() {
+                println!("{report}{}", String::from_utf8_lossy(&output.stderr));
+            }
+            Some((output.status.success(), cases))
+        }
+        None => None,
+    };
 
     // Let the pipeline catch up, then count.
     eprintln!("waiting for the job queue to drain");
@@ -346,6 +388,17 @@ async fn main() -> Result<()> {
             format!("{rsvp_mismatches} differ"),
         ),
     ];
+    let mut checks = checks.to_vec();
+    match differential {
+        Some((ok, cases)) => checks.push((
+            "schemathesis under the load: no 5xx, every answer as the OpenAPI document says",
+            ok,
+            cases,
+        )),
+        None => println!(
+            "SKIP schemathesis under the load: not installed (.ci/setup --test installs it)"
+        ),
+    }
     println!("\nOther answers by status: {:?}", tally.other_statuses);
     for error in tally
         .server_errors
@@ -366,4 +419,45 @@ async fn main() -> Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// Logs `email` in as a browser would (the session cookie) and makes a write token.
+async fn log_in(base: &str, email: &str) -> Result<(reqwest::Client, String)> {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let login = client
+        .post(format!("{base}/api/login"))
+        .header("Origin", base)
+        .header("Accept", "application/json")
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await?;
+    if login.status() != 200 {
+        bail!("logging in {email}: {}", login.status());
+    }
+    let token: Value = client
+        .post(format!("{base}/api/create_token"))
+        .header("Origin", base)
+        .header("Accept", "application/json")
+        .form(&[("name", "load"), ("scope", "write")])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["secret"].as_str().context("a token")?.to_string();
+    Ok((client, token))
+}
+
+/// The schemathesis that `.ci/setup --test` installs, if it is there.
+fn schemathesis() -> Option<std::path::PathBuf> {
+    let tools = std::env::var_os("COHORT_TOOLS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".local/share/cohort-tools")
+        });
+    Some(tools.join("schemathesis/bin/schemathesis")).filter(|path| path.exists())
 }
