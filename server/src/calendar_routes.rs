@@ -3,7 +3,7 @@
 
 use crate::meetups;
 use crate::state::PublicUrl;
-use app::accounts::ssr::user_for_session;
+use app::accounts::ssr::{user_for_session, ReadPool};
 use app::accounts::CurrentUser;
 use app::errors::internal;
 use app::events::store::EventRow;
@@ -27,7 +27,7 @@ fn parse_id(text: &str) -> Option<i64> {
 
 /// GET /events/{id}/event.ics: the meetup as a calendar file.
 pub async fn event_ics(
-    State(pool): State<PgPool>,
+    State(ReadPool(pool)): State<ReadPool>,
     State(public_url): State<PublicUrl>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -60,7 +60,7 @@ pub async fn event_ics(
 
 /// GET /groups/{slug}/calendar.ics: the subscribable feed of a group's meetups.
 pub async fn group_ics(
-    State(pool): State<PgPool>,
+    State(ReadPool(pool)): State<ReadPool>,
     State(public_url): State<PublicUrl>,
     headers: HeaderMap,
     Path(slug): Path<String>,
@@ -81,7 +81,7 @@ pub async fn group_ics(
 
 /// GET /groups/{slug}/events.atom: upcoming meetups as an Atom feed.
 pub async fn group_atom(
-    State(pool): State<PgPool>,
+    State(ReadPool(pool)): State<ReadPool>,
     State(public_url): State<PublicUrl>,
     headers: HeaderMap,
     Path(slug): Path<String>,

@@ -138,11 +138,16 @@ async fn serve(args: &ServeArgs, db: &Database) -> Result<()> {
         }
         (None, None) => std::path::PathBuf::from("target/site"),
     };
+    let replica = match &args.replica_url {
+        Some(url) => Some(crate::db::connect_replica(url, args.database.pool_size).await?),
+        None => None,
+    };
     let settings = WebSettings {
         addr: args.addr,
         site_root,
         public_url: args.public_url.clone(),
         secure_cookies: args.secure_cookies,
+        replica,
     };
     let app = Application::build(&settings, db.pool.clone()).await?;
     let public_url = args

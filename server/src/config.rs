@@ -145,6 +145,13 @@ pub struct ServeArgs {
     #[arg(long, env = "COHORT_NO_WORKERS")]
     pub no_workers: bool,
 
+    /// A PostgreSQL streaming replica of the database (postgres://…): the read-only
+    /// pages (meetups, insights), the calendar feeds and the GET API read from it; writes,
+    /// sessions, jobs and a browser's reads in the seconds after it wrote stay on the
+    /// primary.
+    #[arg(long, env = "COHORT_REPLICA_URL", hide_env_values = true)]
+    pub replica_url: Option<String>,
+
     /// Jobs this process runs at once.
     #[arg(long, env = "COHORT_WORKERS", default_value_t = 2)]
     pub workers: usize,

@@ -118,6 +118,17 @@ pub fn pool_options(size: u32) -> PgPoolOptions {
         .test_before_acquire(true)
 }
 
+/// A pool on a streaming replica (`--replica-url`): every transaction read-only, so a
+/// write sent there by mistake fails loudly instead of going nowhere.
+pub async fn connect_replica(url: &str, size: u32) -> Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)
+        .context("--replica-url is not a PostgreSQL URL")?
+        .options([("default_transaction_read_only", "on")]);
+    let pool = connect_with_patience(options, size).await?;
+    tracing::info!("reading the read-only pages, feeds and GET API from the replica");
+    Ok(pool)
+}
+
 /// Connects, retrying while the server is not up yet (containers start in any order).
 async fn connect_with_patience(options: PgConnectOptions, size: u32) -> Result<PgPool> {
     let started = tokio::time::Instant::now();

@@ -9,7 +9,7 @@ use crate::security::{
 };
 use crate::state::{AppState, PublicUrl};
 use anyhow::{Context, Result};
-use app::accounts::ssr::{export_user, user_for_session};
+use app::accounts::ssr::{export_user, user_for_session, ReadPool, FRESH_COOKIE, FRESH_SECONDS};
 use app::policy::{allows, Action, Actor};
 use app::{shell, App};
 use axum::extract::State;
@@ -44,6 +44,9 @@ pub struct WebSettings {
     pub public_url: Option<String>,
     /// Mark the session cookie `Secure` (on by default for an https public URL).
     pub secure_cookies: bool,
+    /// A streaming replica of the database (`--replica-url`): read-only pages, feeds
+    /// and the GET API read from it.
+    pub replica: Option<PgPool>,
 }
 
 impl WebSettings {
@@ -53,6 +56,7 @@ impl WebSettings {
             site_root: site_root.to_path_buf(),
             public_url: None,
             secure_cookies: false,
+            replica: None,
         }
     }
 }
@@ -156,11 +160,13 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
     let state = AppState {
         leptos_options: leptos_options.clone(),
         pool: pool.clone(),
+        read_pool: ReadPool(settings.replica.clone().unwrap_or_else(|| pool.clone())),
         public_url: PublicUrl(public_origin),
     };
     let context_pool = pool.clone();
+    let context_replica = settings.replica.clone().map(ReadPool);
     let fallback_pool = pool.clone();
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(crate::healthz::healthz))
         .route("/me/export", get(export_my_data))
         .route("/metrics", get(crate::prometheus::metrics))
@@ -201,7 +207,12 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_pool.clone()),
+            move || {
+                provide_context(context_pool.clone());
+                if let Some(replica) = &context_replica {
+                    provide_context(replica.clone());
+                }
+            },
             {
                 let options = leptos_options.clone();
                 move || shell(options.clone())
@@ -228,7 +239,14 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
                     .with_state(state.clone()),
                 ),
         )
-        .layer(middleware::from_fn(clear_stray_owner))
+        .layer(middleware::from_fn(clear_stray_owner));
+    // With a replica, a browser that writes reads from the primary for a while after.
+    let router = if settings.replica.is_some() {
+        router.layer(middleware::from_fn(mark_fresh))
+    } else {
+        router
+    };
+    router
         .layer(middleware::from_fn_with_state(
             pool.clone(),
             load_request_user,
@@ -242,6 +260,26 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         .layer(middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// After a state-changing request, the cookie that sends this browser's reads to the
+/// primary for [`FRESH_SECONDS`] (`app::accounts::ssr::read_pool`).
+async fn mark_fresh(request: axum::extract::Request, next: middleware::Next) -> Response {
+    let writes = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let mut response = next.run(request).await;
+    if writes {
+        let cookie =
+            format!("{FRESH_COOKIE}=1; Max-Age={FRESH_SECONDS}; Path=/; HttpOnly; SameSite=Lax");
+        if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+            response
+                .headers_mut()
+                .append(axum::http::header::SET_COOKIE, value);
+        }
+    }
+    response
 }
 
 /// GET /me/export: everything Cohort holds about the member, as a JSON download.

@@ -2,6 +2,7 @@
 //! members reach the site at. Its own module so that the router (`startup`) and the
 //! handlers it mounts (`rest`, `calendar_routes`) both depend on it, not on each other.
 
+use app::accounts::ssr::ReadPool;
 use axum::extract::FromRef;
 use axum::http::header;
 use leptos::config::LeptosOptions;
@@ -13,6 +14,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
+    /// The replica for read-only answers (`--replica-url`); the primary without one.
+    pub read_pool: ReadPool,
     pub public_url: PublicUrl,
 }
 

@@ -97,6 +97,44 @@ pub fn pool() -> Result<PgPool, AppError> {
     use_context::<PgPool>().ok_or_else(|| internal("the database pool is missing"))
 }
 
+/// A PostgreSQL streaming replica (`cohort serve --replica-url`), for pages that only read.
+#[derive(Clone, Debug)]
+pub struct ReadPool(pub PgPool);
+
+/// The cookie that a state-changing request leaves for [`FRESH_SECONDS`]: while it is
+/// there, the member's reads go to the primary, so that they see what they just wrote
+/// even when the replica trails it.
+pub const FRESH_COOKIE: &str = "cohort_fresh";
+pub const FRESH_SECONDS: u32 = 10;
+
+/// Where a read-only page reads: the replica when there is one, unless this browser
+/// wrote in the last [`FRESH_SECONDS`] (then the primary, which has its write). Only for
+/// reads that may trail the primary by the replica's lag.
+pub fn read_pool() -> Result<PgPool, AppError> {
+    let Some(ReadPool(replica)) = use_context::<ReadPool>() else {
+        return pool();
+    };
+    let fresh = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|cookies| cookies.split(';'))
+            .any(|cookie| {
+                cookie
+                    .trim()
+                    .strip_prefix(FRESH_COOKIE)
+                    .is_some_and(|rest| rest.starts_with('='))
+            })
+    });
+    if fresh {
+        pool()
+    } else {
+        Ok(replica)
+    }
+}
+
 async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>().await.map_err(internal)
 }

@@ -260,7 +260,7 @@ fn MetricCard(card: Card) -> impl IntoView {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::*;
-    use crate::accounts::ssr::{pool, require_user};
+    use crate::accounts::ssr::{read_pool, require_user};
     use crate::errors::AppError;
     use crate::stats::daily::{nudge_sentence, Nudge, Summary, MEETUPS};
     use crate::track::{show_value, unit_of, units, Kind};
@@ -281,7 +281,7 @@ pub mod ssr {
 
     pub async fn dashboard(notes: String) -> Result<Dashboard, AppError> {
         let user = require_user().await?;
-        let pool = pool()?;
+        let pool = read_pool()?;
         let notes =
             super::super::notes::ssr::search(&pool, user.id, &user.time_zone, notes.trim()).await?;
         // Every metric the member has a summary of (that is, has logged), pinned first.

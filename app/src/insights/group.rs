@@ -146,7 +146,7 @@ fn GroupInsightsView(data: GroupInsights) -> impl IntoView {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::*;
-    use crate::accounts::ssr::{pool, require_user};
+    use crate::accounts::ssr::{read_pool, require_user};
     use crate::errors::{not_found, AppError};
     use crate::pipeline::compute::group::Window;
     use crate::track::catalogue::{MetricRow, METRIC_SELECT};
@@ -154,7 +154,7 @@ pub mod ssr {
 
     pub async fn group_insights(slug: String) -> Result<GroupInsights, AppError> {
         let user = require_user().await?;
-        let pool = pool()?;
+        let pool = read_pool()?;
         // Members of the group only; anyone else: not found.
         let group: Option<(i64, String, i32, String)> = sqlx::query_as(
             "SELECT g.id, g.name, g.figure_k, g.time_zone FROM groups g

@@ -159,7 +159,7 @@ fn Vote(
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::*;
-    use crate::accounts::ssr::{pool, require_user};
+    use crate::accounts::ssr::{read_pool, require_user};
     use crate::errors::{not_found, AppError};
     use crate::insights::brush::{days_of, p_is, small, PairBrush};
     use crate::insights::chart::{
@@ -186,7 +186,7 @@ pub mod ssr {
 
     pub async fn pair(a: String, b: String, lag: String) -> Result<PairData, AppError> {
         let user = require_user().await?;
-        pair_of(&pool()?, user.id, a, b, lag).await
+        pair_of(&read_pool()?, user.id, a, b, lag).await
     }
 
     /// Member `user_id`'s pair (the caller has checked who asks).

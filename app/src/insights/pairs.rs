@@ -168,7 +168,7 @@ fn PairsView(page: PairsPage) -> impl IntoView {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::*;
-    use crate::accounts::ssr::{pool, require_user};
+    use crate::accounts::ssr::{read_pool, require_user};
     use crate::errors::AppError;
     use crate::stats::daily::MEETUPS;
     use std::collections::BTreeMap;
@@ -177,7 +177,7 @@ pub mod ssr {
 
     pub async fn pairs(metric: String, shown_only: bool) -> Result<PairsPage, AppError> {
         let user = require_user().await?;
-        let pool = pool()?;
+        let pool = read_pool()?;
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT a, b, lag_days, n, pearson_r, spearman_r, n_eff, p_adj, q, shown
                FROM pair_tests WHERE user_id = $1

@@ -4,6 +4,7 @@
 use super::common::*;
 use super::types::*;
 use crate::state::PublicUrl;
+use app::accounts::ssr::ReadPool;
 use app::track::catalogue::member_metrics;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -26,9 +27,13 @@ use sqlx::PgPool;
 
 pub async fn get_metrics(
     State(pool): State<PgPool>,
+    State(ReadPool(read)): State<ReadPool>,
     headers: HeaderMap,
 ) -> Result<Json<MetricList>, Problem> {
     let caller = authenticate(&pool, &headers, Need::Read).await?;
+    // The token's check counts the request (a write, on the primary); the rest only
+    // reads, on the replica when there is one.
+    let pool = read;
     let metrics = {
         let mut conn = pool.acquire().await?;
         member_metrics(&mut conn, caller.user_id).await?
@@ -67,10 +72,14 @@ pub async fn get_metrics(
 )]
 pub async fn get_events(
     State(pool): State<PgPool>,
+    State(ReadPool(read)): State<ReadPool>,
     State(public_url): State<PublicUrl>,
     headers: HeaderMap,
 ) -> Result<Json<EventList>, Problem> {
     let caller = authenticate(&pool, &headers, Need::Read).await?;
+    // The token's check counts the request (a write, on the primary); the rest only
+    // reads, on the replica when there is one.
+    let pool = read;
     type Row = (
         i64,
         String,

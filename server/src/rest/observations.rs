@@ -3,6 +3,7 @@
 
 use super::common::*;
 use super::types::*;
+use app::accounts::ssr::ReadPool;
 use app::pipeline::capture::{land, Landing};
 use app::pipeline::distill::{check, RawEntry};
 use app::track::catalogue::{member_metrics, MetricIndex};
@@ -253,10 +254,14 @@ fn parse_instant(text: &str, zone: &str, name: &str) -> Result<DateTime<Utc>, Pr
 )]
 pub async fn get_observations(
     State(pool): State<PgPool>,
+    State(ReadPool(read)): State<ReadPool>,
     headers: HeaderMap,
     query: Result<Query<ObservationQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ObservationPage>, Problem> {
     let caller = authenticate(&pool, &headers, Need::Read).await?;
+    // The token's check counts the request (a write, on the primary); the rest only
+    // reads, on the replica when there is one.
+    let pool = read;
     let Query(query) = query.map_err(|rejection| {
         Problem::new(
             StatusCode::BAD_REQUEST,

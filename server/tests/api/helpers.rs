@@ -149,7 +149,13 @@ impl TestApp {
     }
 
     pub async fn spawn_on(pool: PgPool) -> TestApp {
-        let settings = WebSettings::local("127.0.0.1:0".parse().expect("address"), site_root());
+        Self::spawn_with_replica(pool, None).await
+    }
+
+    /// An app whose read-only pages and GET API read from `replica`.
+    pub async fn spawn_with_replica(pool: PgPool, replica: Option<PgPool>) -> TestApp {
+        let mut settings = WebSettings::local("127.0.0.1:0".parse().expect("address"), site_root());
+        settings.replica = replica;
         let app = Application::build(&settings, pool.clone())
             .await
             .expect("building the app");

@@ -22,6 +22,7 @@ mod meetup_figures;
 mod meetups;
 mod pipeline;
 mod processes;
+mod replica;
 mod rest;
 mod security;
 mod seed;

@@ -1,7 +1,7 @@
 //! Reading an event as its viewer may see it: the event page's data.
 
 use super::*;
-use crate::accounts::ssr::{current_user, pool};
+use crate::accounts::ssr::{current_user, read_pool};
 use crate::errors::AppError;
 use crate::events::recurrence::Rule;
 use crate::events::ssr::format_when;
@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 
 pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
-    let pool = pool()?;
+    let pool = read_pool()?;
     let user = current_user().await?;
     let (event, role) = access(&pool, id, user.as_ref(), Action::ViewGroup).await?;
     let actor = Actor {
