@@ -850,3 +850,59 @@ async fn exports_hold_everything_and_deletion_takes_it_all() {
         .unwrap();
     assert_eq!(left, 1, "the other member's entry stays");
 }
+
+/// The same quick log sent twenty times at once (a phone retrying on a bad network, a
+/// double tap), on four threads and enough connections that the requests overlap in
+/// PostgreSQL: every answer is a success, one entry is stored, and so is one observation.
+/// Then the same through the API: twenty batches with one idempotency key, one accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_key_sent_twenty_times_at_once_stores_one() {
+    let app = TestApp::spawn_on(crate::helpers::fresh_database_with(25).await).await;
+    let (quinn, id) = member(&app, "quinn@example.org").await;
+    let answers = futures_util::future::join_all((0..20).map(|_| {
+        log(
+            &app,
+            &quinn,
+            &[
+                ("metric", "mood"),
+                ("value", "7"),
+                ("key", "tap-2026-12-06T19:00"),
+            ],
+        )
+    }))
+    .await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+    }
+    app.run_jobs().await;
+    assert_eq!(counts(&app, id).await, (1, 1, 0));
+
+    let (_, token) = crate::rest::token(&app, &quinn, "write").await;
+    let batch = serde_json::json!({ "observations": [
+        { "metric": "sleep", "value": 420, "idempotency_key": "night-2026-12-05" }
+    ]});
+    let client = reqwest::Client::new();
+    let answers = futures_util::future::join_all((0..20).map(|_| {
+        client
+            .post(format!("{}/api/v1/observations", app.address))
+            .bearer_auth(&token)
+            .json(&batch)
+            .send()
+    }))
+    .await;
+    let mut accepted = 0;
+    for answer in answers {
+        let answer = answer.unwrap();
+        assert_eq!(answer.status(), 200);
+        let body: Value = answer.json().await.unwrap();
+        accepted += body["accepted"].as_i64().unwrap();
+        assert_eq!(
+            body["accepted"].as_i64().unwrap() + body["duplicates"].as_i64().unwrap(),
+            1,
+            "{body}"
+        );
+    }
+    assert_eq!(accepted, 1, "one of the twenty batches stored it");
+    app.run_jobs().await;
+    assert_eq!(counts(&app, id).await, (2, 2, 0));
+}

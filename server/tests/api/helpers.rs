@@ -52,8 +52,14 @@ pub async fn server_url() -> String {
     cluster.url("postgres")
 }
 
-/// A new, migrated database of its own.
+/// A new, migrated database of its own (a pool of 5 connections).
 pub async fn fresh_database() -> PgPool {
+    fresh_database_with(5).await
+}
+
+/// [`fresh_database`] with a pool of `connections`: enough, for the concurrency tests,
+/// that simultaneous requests truly overlap in PostgreSQL.
+pub async fn fresh_database_with(connections: u32) -> PgPool {
     let server = server().await;
     let name = format!(
         "cohort_test_{}_{}",
@@ -70,7 +76,7 @@ pub async fn fresh_database() -> PgPool {
         .await
         .expect("creating a test database");
     admin.close().await.ok();
-    let pool = cohort::db::pool_options(5)
+    let pool = cohort::db::pool_options(connections)
         .connect_with(server.database(&name))
         .await
         .expect("connecting to the test database");

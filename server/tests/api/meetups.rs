@@ -19,7 +19,15 @@ struct Group {
 /// A group "qs-test" (America/Los_Angeles) with one organizer; the instance admin is
 /// another account that belongs to no group.
 async fn group() -> Group {
-    let app = TestApp::spawn().await;
+    group_on(TestApp::spawn().await).await
+}
+
+/// [`group`] on a pool of 25 connections, for requests that must truly overlap.
+async fn busy_group() -> Group {
+    group_on(TestApp::spawn_on(crate::helpers::fresh_database_with(25).await).await).await
+}
+
+async fn group_on(app: TestApp) -> Group {
     app.member("admin@example.org", "Admin").await; // the first account is the admin
     let organizer = app.member("org@example.org", "Olive Organizer").await;
     sqlx::raw_sql(
@@ -153,9 +161,10 @@ impl Group {
     }
 }
 
-#[tokio::test]
+/// On four threads and 25 connections, so that the 50 requests truly overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_rsvps_take_exactly_the_ten_seats_in_arrival_order() {
-    let group = group().await;
+    let group = busy_group().await;
     let mut members = Vec::new();
     for i in 0..50 {
         let email = format!("m{i}@example.org");
