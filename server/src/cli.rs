@@ -159,7 +159,11 @@ async fn serve(args: &ServeArgs, db: &Database) -> Result<()> {
         None
     } else {
         jobs::maintenance::schedule_recurring(&db.pool).await?;
-        Some(crate::job_types::cohort_runner(db.pool.clone(), args.workers, services).start())
+        Some(
+            crate::job_types::cohort_runner(db.pool.clone(), args.workers, services)
+                .with_lease(std::time::Duration::from_secs(args.job_lease))
+                .start(),
+        )
     };
     let url = format!("http://{}/", app.local_addr());
     tracing::info!(%url, data = %db.description(), "Cohort is serving");

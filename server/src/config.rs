@@ -156,6 +156,11 @@ pub struct ServeArgs {
     #[arg(long, env = "COHORT_WORKERS", default_value_t = 2)]
     pub workers: usize,
 
+    /// Seconds a job stays claimed without a heartbeat (as for `cohort worker`).
+    #[arg(long, env = "COHORT_JOB_LEASE", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub job_lease: u64,
+
     #[command(flatten)]
     pub mail: MailArgs,
 

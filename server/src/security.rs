@@ -80,6 +80,66 @@ const NON_PAGE_POLICY: &str =
 ///   wasm chunks of one build only work with that build's main bundle and their names
 ///   (`chunk_12.wasm`) do not change from one build to the next: a browser that guessed a
 ///   lifetime for an old chunk would break the page after an upgrade.
+/// A failure while PostgreSQL is unreachable (stopped, restarting, cut off) is answered
+/// as what it is: 503 with `Retry-After`, not 500. Only a 500 costs the check, a
+/// `SELECT 1` allowed one second.
+pub async fn database_outage(
+    State(pool): State<sqlx::PgPool>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/api/v1/");
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let reachable = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        sqlx::query("SELECT 1").execute(&pool),
+    )
+    .await
+    .is_ok_and(|answer| answer.is_ok());
+    if reachable {
+        return response;
+    }
+    tracing::warn!("answered 503: the database is not reachable");
+    const DETAIL: &str = "The database is not reachable just now; try again in a few seconds.";
+    let mut answer = if api {
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": DETAIL,
+            "code": "unavailable",
+        });
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    } else {
+        let (mut parts, _) = response.into_parts();
+        parts.status = StatusCode::SERVICE_UNAVAILABLE;
+        parts.headers.remove(header::CONTENT_LENGTH);
+        // A server function's error keeps its form ("ServerError|sentence").
+        let text = if parts.headers.contains_key("serverfnerror") {
+            format!("ServerError|{DETAIL}")
+        } else {
+            DETAIL.to_string()
+        };
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        Response::from_parts(parts, axum::body::Body::from(text))
+    };
+    answer
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    answer
+}
+
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();

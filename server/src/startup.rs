@@ -4,8 +4,8 @@
 //! flight.
 
 use crate::security::{
-    clear_stray_owner, load_request_user, refuse_bad_input, refuse_cross_site, security_headers,
-    OriginPolicy,
+    clear_stray_owner, database_outage, load_request_user, refuse_bad_input, refuse_cross_site,
+    security_headers, OriginPolicy,
 };
 use crate::state::{AppState, PublicUrl};
 use anyhow::{Context, Result};
@@ -253,6 +253,10 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         ))
         .layer(middleware::from_fn(refuse_bad_input))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(
+            pool.clone(),
+            database_outage,
+        ))
         .layer(middleware::from_fn_with_state(
             origin_policy,
             refuse_cross_site,

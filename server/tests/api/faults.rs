@@ -291,8 +291,93 @@ async fn a_worker_killed_twice_in_a_large_import_loses_and_doubles_nothing() {
     assert_eq!(results(&app.pool, user).await, expected);
 }
 
+/// `cohort serve` with its job workers (a short lease) on `url`.
+async fn server_with_workers(dir: &std::path::Path, url: &str) -> crate::binary::Served {
+    let site = dir.join("site");
+    let flags: Vec<&std::ffi::OsStr> = vec![
+        "--no-demo".as_ref(),
+        "--job-lease".as_ref(),
+        "2".as_ref(),
+        "--database-url".as_ref(),
+        url.as_ref(),
+        "--site-root".as_ref(),
+        site.as_os_str(),
+    ];
+    crate::binary::serve_by(Command::new(env!("CARGO_BIN_EXE_cohort")), dir, &flags)
+        .await
+        .0
+}
+
 #[tokio::test]
-async fn postgres_stopped_and_started_while_jobs_run_loses_and_doubles_nothing() {
+async fn a_server_killed_in_a_large_import_loses_and_doubles_nothing() {
+    let expected = clean_run().await;
+    let app = TestApp::spawn().await;
+    let user = import(&app).await;
+    let url = database_url(&app.pool).await;
+    let dir = temp_dir("cohort-test-serve-kill-");
+
+    // The import's jobs run in a `cohort serve`, killed (SIGKILL) in the middle.
+    let mut served = server_with_workers(&dir, &url).await;
+    let first = wait_for(&app.pool, user, "the first landed lines", |p| p.landed > 0).await;
+    served.child.kill().unwrap();
+    served.child.wait().unwrap();
+    let after_kill = progress(&app.pool, user).await.unwrap();
+    assert!(!after_kill.done, "the kill came too late: {first:?}");
+
+    // The server started again finishes it (once the killed one's lease ran out).
+    let served = server_with_workers(&dir, &url).await;
+    wait_for(&app.pool, user, "the import and its pipeline", |p| p.done).await;
+    crate::binary::stop(served).await;
+    println!("killed at {after_kill:?}");
+    assert_eq!(results(&app.pool, user).await, expected);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// What a member's requests met while PostgreSQL went away: (quick-log key, status), and
+/// the statuses of page loads.
+#[derive(Default)]
+struct Traffic {
+    logs: Vec<(String, u16)>,
+    pages: Vec<u16>,
+}
+
+/// A member logging a value and loading the home page every 20 ms until `stop`.
+fn traffic(
+    address: String,
+    client: reqwest::Client,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Traffic> {
+    tokio::spawn(async move {
+        let mut seen = Traffic::default();
+        let mut n = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            n += 1;
+            let key = format!("outage-{n}");
+            let logged = client
+                .post(format!("{address}/api/log_entry"))
+                .header("Origin", &address)
+                .header("Accept", "application/json")
+                .form(&[("metric", "mood"), ("value", "6"), ("key", &key)])
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0);
+            seen.logs.push((key, logged));
+            let page = client
+                .get(format!("{address}/"))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0);
+            seen.pages.push(page);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        seen
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_and_started_under_load_loses_and_doubles_nothing() {
     let expected = clean_run().await;
     let dir = temp_dir("cohort-test-pg-restart-");
     let cluster = EmbeddedPostgres::start(ClusterOptions::new(&dir).for_tests())
@@ -305,6 +390,12 @@ async fn postgres_stopped_and_started_while_jobs_run_loses_and_doubles_nothing()
     cohort::db::migrate(&pool).await.unwrap();
     let app = TestApp::spawn_on(pool.clone()).await;
     let user = import(&app).await;
+    // A second member keeps logging and reading pages throughout.
+    let (logger, logger_id) = app
+        .member_in_zone("logger@example.org", "Lou", "America/Los_Angeles")
+        .await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = traffic(app.address.clone(), logger, stop.clone());
 
     let worker = Worker::spawn(&cluster.url(cohort::pg::DATABASE));
     wait_for(&pool, user, "the first landed lines", |p| p.landed > 0).await;
@@ -313,10 +404,54 @@ async fn postgres_stopped_and_started_while_jobs_run_loses_and_doubles_nothing()
     assert!(cluster.ensure_running().await.unwrap(), "started again");
     let after_restart = wait_for(&pool, user, "the cluster back", |_| true).await;
     assert!(!after_restart.done, "the restart came too late");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let seen = load.await.unwrap();
 
     wait_for(&pool, user, "the import and its pipeline", |p| p.done).await;
     worker.stop();
     assert_eq!(results(&pool, user).await, expected);
+
+    // The member's requests: answered (200) before and after, 503 while the database
+    // was away (never a 500, a crash or a hung request), and a quick log answered as
+    // stored is stored once; one refused is stored at most once.
+    let statuses: std::collections::BTreeSet<u16> = seen
+        .logs
+        .iter()
+        .map(|(_, status)| *status)
+        .chain(seen.pages.iter().copied())
+        .collect();
+    println!(
+        "{} quick logs and {} pages during the restart; statuses {statuses:?}",
+        seen.logs.len(),
+        seen.pages.len()
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 503].contains(s)),
+        "answered, or 503 while the database was away: {statuses:?}"
+    );
+    assert!(statuses.len() > 1, "the outage was seen: {statuses:?}");
+    assert_eq!(seen.logs.last().unwrap().1, 200, "answered again after it");
+    assert_eq!(*seen.pages.last().unwrap(), 200, "pages again after it");
+    let stored: std::collections::HashMap<String, i64> = sqlx::query_as(
+        "SELECT idempotency_key, count(*) FROM raw_observations WHERE user_id = $1 GROUP BY 1",
+    )
+    .bind(logger_id)
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    for (key, status) in &seen.logs {
+        // The quick log keys an entry by the key the form sent and the metric.
+        let copies = stored.get(&format!("{key}:mood")).copied().unwrap_or(0);
+        if *status == 200 {
+            assert_eq!(copies, 1, "{key} was answered as stored");
+        } else {
+            assert!(copies <= 1, "{key} stored {copies} times");
+        }
+    }
+
     drop(app);
     pool.close().await;
     cluster.stop().await.unwrap();
