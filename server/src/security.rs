@@ -66,20 +66,6 @@ pub async fn refuse_cross_site(
 const NON_PAGE_POLICY: &str =
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-/// Headers every response carries.
-///
-/// - `Content-Security-Policy`: pages set their own, with the response's script nonce
-///   (`app::html::content_security_policy`); anything else gets [`NON_PAGE_POLICY`].
-/// - `X-Frame-Options: DENY` beside `frame-ancestors 'none'`, for browsers without CSP 2:
-///   the one-click forms (log out everywhere, revoke a token) cannot be clickjacked.
-/// - `X-Content-Type-Options: nosniff`, `Referrer-Policy: strict-origin-when-cross-origin`.
-/// - `Cache-Control: no-store` on everything but the static assets (scripts, wasm, styles,
-///   images, fonts): pages, server functions and downloads carry personal data, and a
-///   shared or back-button cache must not keep them. The static assets get `no-cache`:
-///   kept, but checked (`If-Modified-Since`, answered 304) before each use, because the
-///   wasm chunks of one build only work with that build's main bundle and their names
-///   (`chunk_12.wasm`) do not change from one build to the next: a browser that guessed a
-///   lifetime for an old chunk would break the page after an upgrade.
 /// A failure while PostgreSQL is unreachable (stopped, restarting, cut off) is answered
 /// as what it is: 503 with `Retry-After`, not 500. Only a 500 costs the check, a
 /// `SELECT 1` allowed one second.
@@ -140,6 +126,20 @@ pub async fn database_outage(
     answer
 }
 
+/// Headers every response carries.
+///
+/// - `Content-Security-Policy`: pages set their own, with the response's script nonce
+///   (`app::html::content_security_policy`); anything else gets [`NON_PAGE_POLICY`].
+/// - `X-Frame-Options: DENY` beside `frame-ancestors 'none'`, for browsers without CSP 2:
+///   the one-click forms (log out everywhere, revoke a token) cannot be clickjacked.
+/// - `X-Content-Type-Options: nosniff`, `Referrer-Policy: strict-origin-when-cross-origin`.
+/// - `Cache-Control: no-store` on everything but the static assets (scripts, wasm, styles,
+///   images, fonts): pages, server functions and downloads carry personal data, and a
+///   shared or back-button cache must not keep them. The static assets get `no-cache`:
+///   kept, but checked (`If-Modified-Since`, answered 304) before each use, because the
+///   wasm chunks of one build only work with that build's main bundle and their names
+///   (`chunk_12.wasm`) do not change from one build to the next: a browser that guessed a
+///   lifetime for an old chunk would break the page after an upgrade.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
