@@ -101,12 +101,15 @@ async fn main() -> Result<()> {
             records += 1;
         }
         if buffer.len() >= 1 << 20 || done {
-            sqlx::query("INSERT INTO import_chunks (import_id, seq, data) VALUES ($1, $2, $3)")
-                .bind(import)
-                .bind(seq)
-                .bind(buffer.as_bytes())
-                .execute(&pool)
-                .await?;
+            sqlx::query(
+                "INSERT INTO import_chunks (user_id, import_id, seq, data) VALUES ($4, $1, $2, $3)",
+            )
+            .bind(import)
+            .bind(seq)
+            .bind(buffer.as_bytes())
+            .bind(user)
+            .execute(&pool)
+            .await?;
             size += buffer.len();
             seq += 1;
             buffer.clear();

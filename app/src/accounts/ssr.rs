@@ -586,7 +586,7 @@ pub async fn export_user(pool: &PgPool, user_id: i64) -> Result<serde_json::Valu
         "SELECT coalesce(json_agg(json_build_object(
                   'source', r.source, 'received_at', r.received_at, 'payload', r.payload,
                   'accepted', o.accepted, 'reason', o.reason) ORDER BY r.id), '[]'::json)
-           FROM raw_observations r LEFT JOIN raw_outcomes o ON o.raw_id = r.id WHERE r.user_id = $1",
+           FROM raw_observations r LEFT JOIN raw_outcomes o ON o.user_id = r.user_id AND o.raw_id = r.id WHERE r.user_id = $1",
     )
     .bind(user_id)
     .fetch_one(pool)

@@ -227,7 +227,7 @@ pub async fn distill(
     let rows: Vec<(i64, String, serde_json::Value)> = sqlx::query_as(
         "SELECT r.id, r.source, r.payload FROM raw_observations r
           WHERE r.user_id = $1 AND r.id > $3
-            AND NOT EXISTS (SELECT 1 FROM raw_outcomes o WHERE o.raw_id = r.id)
+            AND NOT EXISTS (SELECT 1 FROM raw_outcomes o WHERE o.user_id = r.user_id AND o.raw_id = r.id)
           ORDER BY r.id LIMIT $2",
     )
     .bind(user_id)
@@ -328,7 +328,7 @@ pub async fn distill(
                FROM UNNEST($2::bigint[], $3::timestamptz[], $4::float8[], $5::text[],
                            $6::jsonb[], $7::text[], $8::bigint[], $9::float8[])
                     AS c(metric_id, observed_at, value, note, tags, source, raw_id, sentiment)
-             ON CONFLICT (raw_id) DO NOTHING RETURNING raw_id, id",
+             ON CONFLICT (user_id, raw_id) DO NOTHING RETURNING raw_id, id",
         )
         .bind(user_id)
         .bind(fresh.iter().map(|(_, _, c)| c.metric_id).collect::<Vec<_>>())
@@ -377,7 +377,7 @@ pub async fn distill(
          SELECT c.raw_id, $1, c.accepted, c.reason, c.observation_id
            FROM UNNEST($2::bigint[], $3::bool[], $4::text[], $5::bigint[])
                 AS c(raw_id, accepted, reason, observation_id)
-         ON CONFLICT (raw_id) DO NOTHING RETURNING accepted",
+         ON CONFLICT (user_id, raw_id) DO NOTHING RETURNING accepted",
     )
     .bind(user_id)
     .bind(raw_ids)

@@ -158,12 +158,13 @@ pub mod ssr {
             .and_then(|m| serde_json::from_value(m).ok())
             .unwrap_or_default();
         let errors: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT line, message FROM import_errors WHERE import_id = $1 ORDER BY line, message LIMIT 50",
+            "SELECT line, message FROM import_errors WHERE user_id = $2 AND import_id = $1
+              ORDER BY line, message LIMIT 50",
         )
         .bind(id)
+        .bind(user.id)
         .fetch_all(&pool)
-        .await
-        ?;
+        .await?;
         let metrics = {
             let mut conn = pool.acquire().await?;
             member_metrics(&mut conn, user.id)

@@ -106,11 +106,13 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
         member_metrics(&mut conn, user_id).await?
     };
     let by_key = MetricIndex::new(&metrics);
-    let chunks: i32 =
-        sqlx::query_scalar("SELECT count(*)::int FROM import_chunks WHERE import_id = $1")
-            .bind(id)
-            .fetch_one(pool)
-            .await?;
+    let chunks: i32 = sqlx::query_scalar(
+        "SELECT count(*)::int FROM import_chunks WHERE user_id = $2 AND import_id = $1",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
 
     // The file streams chunk by chunk into a reader on a blocking thread, which hands
     // back items in batches: memory stays at a few chunks and batches.
@@ -129,10 +131,11 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
     let feeder = tokio::spawn(async move {
         for seq in 0..chunks {
             let data: Vec<u8> = sqlx::query_scalar(
-                "SELECT data FROM import_chunks WHERE import_id = $1 AND seq = $2",
+                "SELECT data FROM import_chunks WHERE user_id = $3 AND import_id = $1 AND seq = $2",
             )
             .bind(id)
             .bind(seq)
+            .bind(user_id)
             .fetch_one(&feeder_pool)
             .await?;
             if bytes_in.send(data).await.is_err() {
@@ -226,14 +229,16 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
         if !errors.is_empty() {
             let (lines, messages): (Vec<i64>, Vec<String>) = errors.into_iter().unzip();
             sqlx::query(
-                "INSERT INTO import_errors (import_id, line, message)
-                 SELECT $1, e.line, e.message FROM unnest($2::bigint[], $3::text[]) AS e(line, message)
-                  LIMIT greatest(0, $4 - (SELECT count(*) FROM import_errors WHERE import_id = $1))",
+                "INSERT INTO import_errors (user_id, import_id, line, message)
+                 SELECT $5, $1, e.line, e.message FROM unnest($2::bigint[], $3::text[]) AS e(line, message)
+                  LIMIT greatest(0, $4 - (SELECT count(*) FROM import_errors
+                                           WHERE user_id = $5 AND import_id = $1))",
             )
             .bind(id)
             .bind(&lines)
             .bind(&messages)
             .bind(KEPT_ERRORS)
+            .bind(user_id)
             .execute(&mut *tx)
             .await?;
         }
@@ -270,8 +275,9 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
     .execute(pool)
     .await?;
     // The file has served its purpose; the rows are landed.
-    sqlx::query("DELETE FROM import_chunks WHERE import_id = $1")
+    sqlx::query("DELETE FROM import_chunks WHERE user_id = $2 AND import_id = $1")
         .bind(id)
+        .bind(user_id)
         .execute(pool)
         .await?;
     Ok(())

@@ -123,13 +123,13 @@ pub async fn upload(
             buffer.extend_from_slice(&bytes);
             while buffer.len() >= CHUNK {
                 let rest = buffer.split_off(CHUNK);
-                store_chunk(&mut tx, id, seq, &buffer).await?;
+                store_chunk(&mut tx, user.id, id, seq, &buffer).await?;
                 seq += 1;
                 buffer = rest;
             }
         }
         if !buffer.is_empty() {
-            store_chunk(&mut tx, id, seq, &buffer).await?;
+            store_chunk(&mut tx, user.id, id, seq, &buffer).await?;
         }
         let sha: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         let lower = filename.to_lowercase();
@@ -197,16 +197,20 @@ pub async fn upload(
 
 async fn store_chunk(
     tx: &mut sqlx::PgConnection,
+    user_id: i64,
     import: i64,
     seq: i32,
     data: &[u8],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO import_chunks (import_id, seq, data) VALUES ($1, $2, $3)")
-        .bind(import)
-        .bind(seq)
-        .bind(data)
-        .execute(tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO import_chunks (user_id, import_id, seq, data) VALUES ($4, $1, $2, $3)",
+    )
+    .bind(import)
+    .bind(seq)
+    .bind(data)
+    .bind(user_id)
+    .execute(tx)
+    .await?;
     Ok(())
 }
 

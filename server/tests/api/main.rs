@@ -24,6 +24,7 @@ mod pipeline;
 mod processes;
 mod replica;
 mod rest;
+mod schema;
 mod security;
 mod seed;
 mod smtp;

@@ -11,6 +11,19 @@ use cohort::pg::{ClusterOptions, EmbeddedPostgres};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
 
+/// Stops the clusters and removes their directories however the test ends (a failed
+/// assertion must not leave two PostgreSQL servers running).
+struct Clusters(Vec<(EmbeddedPostgres, std::path::PathBuf)>);
+
+impl Drop for Clusters {
+    fn drop(&mut self) {
+        for (cluster, dir) in self.0.drain(..).rev() {
+            cluster.stop_blocking_immediate();
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 /// Waits until the replica has replayed everything the primary wrote so far (the insert
 /// position: the test cluster commits asynchronously, so the write position may trail).
 async fn caught_up(primary: &PgPool, replica: &PgPool) {
@@ -67,6 +80,7 @@ async fn read_only_paths_read_from_a_streaming_replica_and_writers_see_their_wri
         .connect_with(primary.connect_options())
         .await
         .unwrap();
+    let mut clusters = Clusters(vec![(primary, primary_dir)]);
     cohort::db::migrate(&pool).await.unwrap();
     cohort::seed::seed_demo(&pool, chrono::Utc::now())
         .await
@@ -79,7 +93,8 @@ async fn read_only_paths_read_from_a_streaming_replica_and_writers_see_their_wri
         // pg_basebackup runs as the cluster's user and makes `postgres` inside.
         std::fs::set_permissions(&replica_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     }
-    let status = primary
+    let status = clusters.0[0]
+        .0
         .client_command("pg_basebackup")
         .arg("-D")
         .arg(replica_dir.join("postgres"))
@@ -94,6 +109,7 @@ async fn read_only_paths_read_from_a_streaming_replica_and_writers_see_their_wri
     let replica = cohort::db::connect_replica(&standby.url("cohort"), 4)
         .await
         .unwrap();
+    clusters.0.push((standby, replica_dir));
     let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
         .fetch_one(&replica)
         .await
@@ -260,8 +276,5 @@ async fn read_only_paths_read_from_a_streaming_replica_and_writers_see_their_wri
     drop(app);
     replica.close().await;
     pool.close().await;
-    standby.stop().await.unwrap();
-    primary.stop().await.unwrap();
-    std::fs::remove_dir_all(&replica_dir).ok();
-    std::fs::remove_dir_all(&primary_dir).ok();
+    drop(clusters);
 }

@@ -47,7 +47,7 @@ async fn recent(
     .await?;
     let unsettled: Vec<(serde_json::Value, DateTime<Utc>, Option<String>)> = sqlx::query_as(
         "SELECT r.payload, r.received_at, o.reason FROM raw_observations r
-           LEFT JOIN raw_outcomes o ON o.raw_id = r.id
+           LEFT JOIN raw_outcomes o ON o.user_id = r.user_id AND o.raw_id = r.id
           WHERE r.user_id = $1 AND (o.raw_id IS NULL OR (NOT o.accepted AND o.decided_at > now() - interval '30 days'))
           ORDER BY r.id DESC LIMIT 20",
     )
