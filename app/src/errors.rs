@@ -24,6 +24,8 @@ pub enum AppError {
     NotFound(String),
     /// 500: something unexpected, already logged where it happened.
     Internal,
+    /// 503: the database cannot be reached just now (stopped, restarting, cut off).
+    Unavailable,
 }
 
 impl AppError {
@@ -34,6 +36,7 @@ impl AppError {
             AppError::Forbidden => 403,
             AppError::NotFound(_) => 404,
             AppError::Internal => 500,
+            AppError::Unavailable => 503,
         }
     }
 
@@ -45,6 +48,7 @@ impl AppError {
             AppError::Forbidden => "You are not allowed to do that.".into(),
             AppError::NotFound(what) => format!("No such {what}."),
             AppError::Internal => "Something went wrong on our side. Please try again.".into(),
+            AppError::Unavailable => UNAVAILABLE.into(),
         }
     }
 }
@@ -65,6 +69,62 @@ pub fn internal(error: impl std::fmt::Display) -> AppError {
     AppError::Internal
 }
 
+/// What a member is told while the database cannot be reached.
+pub const UNAVAILABLE: &str = "The database is not reachable just now; try again in a few seconds.";
+
+/// When (Unix milliseconds) a request last found the database unreachable.
+#[cfg(feature = "ssr")]
+static UNREACHABLE_AT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Whether `error` means that PostgreSQL cannot be reached (the connection failed or was
+/// cut, the pool could not get one, the server is shutting down or starting up) rather
+/// than that a query was wrong.
+#[cfg(feature = "ssr")]
+pub fn is_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// Records that the database was just found unreachable.
+#[cfg(feature = "ssr")]
+pub fn note_unreachable() {
+    UNREACHABLE_AT.store(
+        chrono::Utc::now().timestamp_millis(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// Whether a request found the database unreachable in the last `seconds`.
+#[cfg(feature = "ssr")]
+pub fn unreachable_within(seconds: i64) -> bool {
+    let at = UNREACHABLE_AT.load(std::sync::atomic::Ordering::Relaxed);
+    at > 0 && chrono::Utc::now().timestamp_millis() - at <= seconds * 1000
+}
+
+/// A database error: 503 while the database cannot be reached, else logged as a 500.
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    #[track_caller]
+    fn from(error: sqlx::Error) -> Self {
+        if is_unreachable(&error) {
+            note_unreachable();
+            tracing::warn!(%error, "the database is not reachable");
+            AppError::Unavailable
+        } else {
+            internal(error)
+        }
+    }
+}
+
 /// `?` on the errors that only ever mean "something went wrong on our side".
 macro_rules! internal_from {
     ($($error:ty),* $(,)?) => {
@@ -81,7 +141,6 @@ macro_rules! internal_from {
 }
 
 internal_from!(
-    sqlx::Error,
     tower_sessions::session::Error,
     tokio::task::JoinError,
     serde_json::Error,

@@ -67,35 +67,47 @@ const NON_PAGE_POLICY: &str =
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// A failure while PostgreSQL is unreachable (stopped, restarting, cut off) is answered
-/// as what it is: 503 with `Retry-After`, not 500. Only a 500 costs the check, a
-/// `SELECT 1` allowed one second.
+/// as what it is: 503 with `Retry-After`, not 500. Database errors say so themselves
+/// (`app::errors::is_unreachable`, 503 at the source); this catches the 500s of layers
+/// that cannot, such as the session store: a 500 becomes 503 when a request found the
+/// database unreachable in the last 10 seconds, or a `SELECT 1` (allowed a second)
+/// fails now.
 pub async fn database_outage(
     State(pool): State<sqlx::PgPool>,
     request: Request,
     next: Next,
 ) -> Response {
     let api = request.uri().path().starts_with("/api/v1/");
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE
+        && !response.headers().contains_key(header::RETRY_AFTER)
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }
-    let reachable = tokio::time::timeout(
-        std::time::Duration::from_secs(1),
-        sqlx::query("SELECT 1").execute(&pool),
-    )
-    .await
-    .is_ok_and(|answer| answer.is_ok());
-    if reachable {
+    let unreachable = app::errors::unreachable_within(10)
+        || !tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            sqlx::query("SELECT 1").execute(&pool),
+        )
+        .await
+        .is_ok_and(|answer| answer.is_ok());
+    if !unreachable {
         return response;
     }
+    app::errors::note_unreachable();
     tracing::warn!("answered 503: the database is not reachable");
-    const DETAIL: &str = "The database is not reachable just now; try again in a few seconds.";
+    let detail = app::errors::UNAVAILABLE;
     let mut answer = if api {
         let body = serde_json::json!({
             "type": "about:blank",
             "title": "Service Unavailable",
             "status": 503,
-            "detail": DETAIL,
+            "detail": detail,
             "code": "unavailable",
         });
         (
@@ -110,9 +122,9 @@ pub async fn database_outage(
         parts.headers.remove(header::CONTENT_LENGTH);
         // A server function's error keeps its form ("ServerError|sentence").
         let text = if parts.headers.contains_key("serverfnerror") {
-            format!("ServerError|{DETAIL}")
+            format!("ServerError|{detail}")
         } else {
-            DETAIL.to_string()
+            detail.to_string()
         };
         parts.headers.insert(
             header::CONTENT_TYPE,

@@ -242,7 +242,7 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         .layer(middleware::from_fn(clear_stray_owner));
     // With a replica, a browser that writes reads from the primary for a while after.
     let router = if settings.replica.is_some() {
-        router.layer(middleware::from_fn(mark_fresh))
+        router.layer(middleware::from_fn_with_state(secure, mark_fresh))
     } else {
         router
     };
@@ -268,15 +268,21 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
 
 /// After a state-changing request, the cookie that sends this browser's reads to the
 /// primary for [`FRESH_SECONDS`] (`app::accounts::ssr::read_pool`).
-async fn mark_fresh(request: axum::extract::Request, next: middleware::Next) -> Response {
+async fn mark_fresh(
+    State(secure): State<bool>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
     let writes = !matches!(
         *request.method(),
         axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
     );
     let mut response = next.run(request).await;
     if writes {
-        let cookie =
-            format!("{FRESH_COOKIE}=1; Max-Age={FRESH_SECONDS}; Path=/; HttpOnly; SameSite=Lax");
+        let cookie = format!(
+            "{FRESH_COOKIE}=1; Max-Age={FRESH_SECONDS}; Path=/; HttpOnly; SameSite=Lax{}",
+            if secure { "; Secure" } else { "" }
+        );
         if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
             response
                 .headers_mut()

@@ -80,7 +80,18 @@ impl IntoResponse for Problem {
 
 impl From<sqlx::Error> for Problem {
     fn from(error: sqlx::Error) -> Problem {
-        Problem::internal(error)
+        if app::errors::is_unreachable(&error) {
+            app::errors::note_unreachable();
+            tracing::warn!(%error, "the database is not reachable");
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                app::errors::UNAVAILABLE,
+            )
+            .with_header(header::RETRY_AFTER, "5".into())
+        } else {
+            Problem::internal(error)
+        }
     }
 }
 
