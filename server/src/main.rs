@@ -2,6 +2,10 @@ use clap::Parser;
 use cohort::{cli, config::Cli, telemetry};
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: rendering pages allocates a lot of small strings.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

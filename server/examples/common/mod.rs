@@ -2,6 +2,10 @@
 //! migrated, with a pool of the given size; `stop` shuts the cluster down cleanly and
 //! the directory goes with the value.
 
+/// The allocator the `cohort` binary uses, so that the benchmarks measure what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Result;
 use cohort::pg::{ClusterOptions, EmbeddedPostgres};
 use sqlx::PgPool;
