@@ -4,7 +4,7 @@
 //! is stored once, and the daily values, tested pairs and insights equal those of the
 //! same import run without a fault.
 
-use crate::helpers::{server_url, temp_dir, TestApp};
+use crate::helpers::{server_url, temp_dir, Clusters, TestApp};
 use crate::imports::{start, upload};
 use chrono::{TimeDelta, Utc};
 use cohort::pg::{ClusterOptions, EmbeddedPostgres};
@@ -387,6 +387,9 @@ async fn postgres_stopped_and_started_under_load_loses_and_doubles_nothing() {
         .connect_with(cluster.connect_options())
         .await
         .unwrap();
+    // Stopped and removed however the test ends.
+    let clusters = Clusters(vec![(cluster, dir)]);
+    let cluster = &clusters.0[0].0;
     cohort::db::migrate(&pool).await.unwrap();
     let app = TestApp::spawn_on(pool.clone()).await;
     let user = import(&app).await;
@@ -454,6 +457,5 @@ async fn postgres_stopped_and_started_under_load_loses_and_doubles_nothing() {
 
     drop(app);
     pool.close().await;
-    cluster.stop().await.unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    drop(clusters);
 }

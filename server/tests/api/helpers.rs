@@ -294,3 +294,16 @@ impl TestApp {
             .expect("reading a page")
     }
 }
+
+/// Stops the clusters and removes their directories however the test ends (a failed
+/// assertion must not leave a PostgreSQL server running and its directory behind).
+pub struct Clusters(pub Vec<(cohort::pg::EmbeddedPostgres, std::path::PathBuf)>);
+
+impl Drop for Clusters {
+    fn drop(&mut self) {
+        for (cluster, dir) in self.0.drain(..).rev() {
+            cluster.stop_blocking_immediate();
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}

@@ -6,23 +6,10 @@
 //! their answer; writes through the API land on the primary; once replay resumes, every
 //! path shows the new name.
 
-use crate::helpers::{temp_dir, TestApp, PASSWORD};
+use crate::helpers::{temp_dir, Clusters, TestApp, PASSWORD};
 use cohort::pg::{ClusterOptions, EmbeddedPostgres};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
-
-/// Stops the clusters and removes their directories however the test ends (a failed
-/// assertion must not leave two PostgreSQL servers running).
-struct Clusters(Vec<(EmbeddedPostgres, std::path::PathBuf)>);
-
-impl Drop for Clusters {
-    fn drop(&mut self) {
-        for (cluster, dir) in self.0.drain(..).rev() {
-            cluster.stop_blocking_immediate();
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
 
 /// Waits until the replica has replayed everything the primary wrote so far (the insert
 /// position: the test cluster commits asynchronously, so the write position may trail).
