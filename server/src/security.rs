@@ -103,19 +103,7 @@ pub async fn database_outage(
     tracing::warn!("answered 503: the database is not reachable");
     let detail = app::errors::UNAVAILABLE;
     let mut answer = if api {
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": "Service Unavailable",
-            "status": 503,
-            "detail": detail,
-            "code": "unavailable",
-        });
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response()
+        crate::rest::Problem::unavailable().into_response()
     } else {
         let (mut parts, _) = response.into_parts();
         parts.status = StatusCode::SERVICE_UNAVAILABLE;

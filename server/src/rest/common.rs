@@ -41,6 +41,16 @@ impl Problem {
         self
     }
 
+    /// 503 while the database cannot be reached, with `Retry-After`.
+    pub fn unavailable() -> Problem {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            app::errors::UNAVAILABLE,
+        )
+        .with_header(header::RETRY_AFTER, "5".into())
+    }
+
     fn internal(error: impl std::fmt::Display) -> Problem {
         tracing::error!(%error, "API request failed");
         Problem::new(
@@ -83,12 +93,7 @@ impl From<sqlx::Error> for Problem {
         if app::errors::is_unreachable(&error) {
             app::errors::note_unreachable();
             tracing::warn!(%error, "the database is not reachable");
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                app::errors::UNAVAILABLE,
-            )
-            .with_header(header::RETRY_AFTER, "5".into())
+            Problem::unavailable()
         } else {
             Problem::internal(error)
         }
