@@ -93,9 +93,16 @@ async fn main() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    // BENCH_SQL: statements run first, to measure what a schema or setting change would
+    // save.
+    if let Ok(sql) = std::env::var("BENCH_SQL") {
+        sqlx::raw_sql(&sql).execute(&pool).await?;
+    }
+    database.reset_statements().await?;
     let started = Instant::now();
     let done = app::pipeline::recompute_everyone(&pool).await?;
     let seconds = started.elapsed().as_secs_f64();
+    database.print_statements(12).await?;
     let (days, tests, shown): (i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM daily_values), (SELECT count(*) FROM pair_tests),
                 (SELECT count(*) FROM insights)",

@@ -19,7 +19,7 @@ use chrono::{NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Bumped whenever a change to the statistics or their inputs changes a result.
 pub const CODE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+compute.3");
@@ -267,53 +267,67 @@ pub async fn read_inputs(
     let Some(as_of) = today else {
         return Ok(None);
     };
-    /// key, metric id, name, goal, unit, display unit, kind, day, value, count
-    type Row = (
-        String,
-        i64,
-        String,
-        Option<f64>,
-        String,
-        String,
-        String,
-        NaiveDate,
-        f64,
-        i32,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT m.key, m.id, m.name, s.goal, m.unit, coalesce(s.display_unit, m.display_unit),
-                m.kind, d.day, d.value, d.count
-           FROM daily_values d
-           JOIN metrics m ON m.id = d.metric_id
-           LEFT JOIN metric_settings s ON s.user_id = d.user_id AND s.metric_id = d.metric_id
-          WHERE d.user_id = $1 AND d.day <= $2
-          ORDER BY m.key, m.owner_id NULLS FIRST, m.id, d.day",
+    // The days in the primary key's order (no sort), and the facts of the member's
+    // metrics apart: one row per metric rather than its name and units on every day.
+    let days: Vec<(i64, NaiveDate, f64, i32)> = sqlx::query_as(
+        "SELECT metric_id, day, value, count FROM daily_values
+          WHERE user_id = $1 AND day <= $2
+          ORDER BY metric_id, day",
     )
     .bind(user_id)
     .bind(as_of)
     .fetch_all(&mut *conn)
     .await?;
-    let mut series: BTreeMap<String, Vec<Day>> = BTreeMap::new();
+    /// key, metric id, name, goal, unit, display unit, kind
+    type Facts = (String, i64, String, Option<f64>, String, String, String);
+    let facts: Vec<Facts> = sqlx::query_as(
+        "SELECT m.key, m.id, m.name, s.goal, m.unit, coalesce(s.display_unit, m.display_unit),
+                m.kind
+           FROM metrics m
+           LEFT JOIN metric_settings s ON s.user_id = $1 AND s.metric_id = m.id
+          WHERE m.id = ANY($2)
+          ORDER BY m.key, m.owner_id NULLS FIRST, m.id",
+    )
+    .bind(user_id)
+    .bind({
+        let mut ids: Vec<i64> = days.iter().map(|d| d.0).collect();
+        ids.dedup();
+        ids
+    })
+    .fetch_all(&mut *conn)
+    .await?;
     let mut metrics: BTreeMap<String, MetricFacts> = BTreeMap::new();
-    for (key, id, name, goal, unit, display_unit, kind, date, value, count) in rows {
+    let mut key_of: HashMap<i64, String> = HashMap::new();
+    for (key, id, name, goal, unit, display_unit, kind) in facts {
         // A key names one metric; should a member's own metric share a built-in key,
         // the built-in one (first) is the one analysed.
-        let facts = metrics.entry(key.clone()).or_insert(MetricFacts {
-            id,
-            name,
-            goal,
-            unit,
-            display_unit,
-            kind,
-        });
-        if facts.id != id {
+        if metrics.contains_key(&key) {
             continue;
         }
-        series
-            .entry(key)
+        key_of.insert(id, key.clone());
+        metrics.insert(
+            key,
+            MetricFacts {
+                id,
+                name,
+                goal,
+                unit,
+                display_unit,
+                kind,
+            },
+        );
+    }
+    let mut by_metric: HashMap<i64, Vec<Day>> = HashMap::new();
+    for (metric_id, date, value, count) in days {
+        by_metric
+            .entry(metric_id)
             .or_default()
             .push(Day { date, value, count });
     }
+    let mut series: BTreeMap<String, Vec<Day>> = key_of
+        .into_iter()
+        .filter_map(|(id, key)| Some((key, by_metric.remove(&id)?)))
+        .collect();
     if let Some(days) = meetup_days(conn, user_id, as_of).await? {
         series.insert(MEETUPS.to_string(), days);
     }

@@ -59,11 +59,7 @@ impl Index {
         in_place_of_queued: bool,
     ) -> Result<Indexed, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        // One Index per member at a time, so that two runs never interleave their writes.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('index'), $1::int)")
-            .bind(self.user_id as i32)
-            .execute(&mut *tx)
-            .await?;
+        lock(&mut tx, self.user_id).await?;
         if in_place_of_queued {
             crate::jobs::take_pending(&mut tx, &self).await?;
         }
@@ -104,6 +100,17 @@ impl Index {
     }
 }
 
+/// One Index per member at a time (a job, or the recompute), so that two runs never
+/// interleave their writes: held until the transaction ends (and taken again by the same
+/// transaction at no cost).
+async fn lock(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('index'), $1::int)")
+        .bind(user_id as i32)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Enqueues the member's Index (after their observations changed).
 pub async fn enqueue(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::Error> {
     Index { user_id }.enqueue(conn).await?;
@@ -112,10 +119,12 @@ pub async fn enqueue(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::
 
 /// The member's daily values, rebuilt from their whole history in one statement: the
 /// fresh roll-up is compared with the stored days by one hash join (not a lookup per
-/// day), and only the differences are written: changed and new days upserted, days with
-/// no observation left removed. Over an unchanged history (the nightly recompute) it
-/// reads and writes nothing else. The member's to-do list is done with it.
+/// day), and only the differences are written: new days inserted, changed ones updated,
+/// days with no observation left removed. Over an unchanged history (the nightly
+/// recompute) it reads and writes nothing else. The member's to-do list is done with it.
+/// Call it in a transaction: it takes the member's Index lock until the end of it.
 pub async fn roll_up(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, sqlx::Error> {
+    lock(conn, user_id).await?;
     sqlx::query("DELETE FROM index_dirty WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *conn)
@@ -131,12 +140,13 @@ pub async fn roll_up(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, s
 }
 
 /// The member's daily values of the given (metric, day)s only, rebuilt as [`roll_up`]
-/// does.
+/// does (in a transaction, as it).
 pub async fn roll_up_days(
     conn: &mut PgConnection,
     user_id: i64,
     days: &[(i64, NaiveDate)],
 ) -> Result<Indexed, sqlx::Error> {
+    lock(conn, user_id).await?;
     let (metrics, days): (Vec<i64>, Vec<NaiveDate>) = days.iter().copied().unzip();
     let (written, removed): (i64, i64) = sqlx::query_as(ROLL_UP_DAYS)
         .bind(user_id)
@@ -176,7 +186,7 @@ macro_rules! write_differences {
         "diff AS (
              SELECT coalesce(f.metric_id, s.metric_id) AS metric_id,
                     coalesce(f.day, s.day) AS day,
-                    f.value, f.count, f.metric_id IS NULL AS gone
+                    f.value, f.count, f.metric_id IS NULL AS gone, s.metric_id IS NULL AS new
                FROM fresh f
                FULL JOIN stored s ON s.metric_id = f.metric_id AND s.day = f.day
               WHERE f.metric_id IS NULL OR s.metric_id IS NULL
@@ -187,28 +197,41 @@ macro_rules! write_differences {
               WHERE diff.gone AND d.user_id = $1
                 AND d.metric_id = diff.metric_id AND d.day = diff.day
              RETURNING 1
-         ), written AS (
+         ), added AS (
+             -- Plain inserts (not upserts: a third cheaper on a first roll-up), since
+             -- no other statement writes the member's days meanwhile (the caller holds
+             -- the member's Index lock).
              INSERT INTO daily_values (user_id, metric_id, day, value, count)
-             SELECT $1, metric_id, day, value, count FROM diff WHERE NOT gone
-             ON CONFLICT (user_id, metric_id, day) DO UPDATE
-                SET value = EXCLUDED.value, count = EXCLUDED.count
+             SELECT $1, metric_id, day, value, count FROM diff WHERE new AND NOT gone
+             RETURNING 1
+         ), changed AS (
+             UPDATE daily_values d SET value = diff.value, count = diff.count
+               FROM diff
+              WHERE NOT diff.new AND NOT diff.gone AND d.user_id = $1
+                AND d.metric_id = diff.metric_id AND d.day = diff.day
              RETURNING 1
          )
-         SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM removed)"
+         SELECT (SELECT count(*) FROM added) + (SELECT count(*) FROM changed),
+                (SELECT count(*) FROM removed)"
     };
 }
 
 /// [`roll_up`]'s statement (`$1`: the member), public for the benchmark's query plan.
 pub const ROLL_UP: &str = concat!(
-    "WITH dated AS (
+    "WITH member AS (
+         -- Locked, so that the member is not deleted under the roll-up (daily_values
+         -- has no foreign key: migration 19); no row when they were, and nothing is
+         -- written.
+         SELECT id, time_zone FROM users WHERE id = $1 FOR KEY SHARE
+     ), dated AS (
          -- Each observation on its local day, with the day's latest value (for the
          -- 'last' rule) from one sort of the member's rows rather than one per day.
          SELECT o.metric_id, (o.observed_at AT TIME ZONE u.time_zone)::date AS day, o.value,
                 first_value(o.value) OVER (
                     PARTITION BY o.metric_id, (o.observed_at AT TIME ZONE u.time_zone)::date
                     ORDER BY o.observed_at DESC, o.id DESC) AS latest
-           FROM observations o
-           JOIN users u ON u.id = o.user_id
+           FROM member u
+           JOIN observations o ON o.user_id = u.id
           WHERE o.user_id = $1 AND NOT o.excluded
      ), ",
     fresh!(),
@@ -225,7 +248,8 @@ const ROLL_UP_DAYS: &str = concat!(
     "WITH touched AS (
          SELECT DISTINCT t.metric_id, t.day FROM unnest($2::bigint[], $3::date[]) AS t(metric_id, day)
      ), zone AS (
-         SELECT time_zone AS tz FROM users WHERE id = $1
+         -- Locked, as in ROLL_UP.
+         SELECT time_zone AS tz FROM users WHERE id = $1 FOR KEY SHARE
      ), dated AS (
          SELECT o.metric_id, t.day, o.value,
                 first_value(o.value) OVER (

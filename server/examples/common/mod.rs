@@ -50,6 +50,24 @@ impl BenchDatabase {
         })
     }
 
+    /// With `BENCH_PG=shared_preload_libraries=pg_stat_statements`: forgets the
+    /// statements so far, so that [`Self::print_statements`] shows what came after.
+    #[allow(dead_code)]
+    pub async fn reset_statements(&self) -> Result<()> {
+        if std::env::var("BENCH_PG")
+            .unwrap_or_default()
+            .contains("pg_stat_statements")
+        {
+            sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                .execute(&self.pool)
+                .await?;
+            sqlx::query("SELECT pg_stat_statements_reset()")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// With `BENCH_PG=shared_preload_libraries=pg_stat_statements`: the statements that
     /// took the most time in PostgreSQL during the run, printed; otherwise nothing.
     #[allow(dead_code)]

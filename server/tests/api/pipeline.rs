@@ -189,6 +189,62 @@ async fn a_day_runs_midnight_to_midnight_in_the_members_zone_across_daylight_sav
     );
 }
 
+/// daily_values has no foreign key (migration 19): a member deleted while their roll-up
+/// runs must still leave no daily value behind. The roll-up locks the member's row, so
+/// the deletion waits for it, and the deletion's trigger then removes what it wrote.
+#[tokio::test]
+async fn a_member_deleted_during_their_roll_up_leaves_no_daily_value() {
+    let app = TestApp::spawn().await;
+    let (_, bea) = app.member_in_zone("bea@example.org", "Bea", "UTC").await;
+    for day in 1..=9 {
+        observe(&app, bea, "steps", &format!("2026-11-0{day}T12:00:00Z"), 1000.0).await;
+    }
+    let mut rolling = app.pool.begin().await.unwrap();
+    let done = app::pipeline::index::roll_up(&mut rolling, bea)
+        .await
+        .unwrap();
+    assert_eq!(done.written, 9);
+    let pool = app.pool.clone();
+    let deletion = tokio::spawn(async move {
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(bea)
+            .execute(&pool)
+            .await
+            .unwrap()
+            .rows_affected()
+    });
+    // The deletion waits on the member's row, locked by the roll-up.
+    let mut waited = false;
+    for _ in 0..200 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM users%'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if waiting == 1 {
+            waited = true;
+            break;
+        }
+        assert!(!deletion.is_finished(), "the deletion did not wait for the roll-up");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(waited, "the deletion never waited for the roll-up");
+    rolling.commit().await.unwrap();
+    assert_eq!(deletion.await.unwrap(), 1);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM daily_values WHERE user_id = $1")
+        .bind(bea)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "daily values outlived their member");
+    // And a roll-up of a member who is gone writes nothing.
+    let mut conn = app.pool.acquire().await.unwrap();
+    let after = app::pipeline::index::roll_up(&mut conn, bea).await.unwrap();
+    assert_eq!((after.written, after.removed), (0, 0));
+}
+
 /// A deterministic stream of numbers in [0, 1).
 pub(crate) struct Lcg(pub u64);
 
