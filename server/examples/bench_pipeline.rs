@@ -145,13 +145,23 @@ async fn main() -> Result<()> {
         compute * 1000.0 / members as f64
     );
     if std::env::var_os("BENCH_PLAN").is_some() {
-        let plan: Vec<String> = sqlx::query_scalar(&format!(
+        let explain = format!(
             "EXPLAIN (ANALYZE, BUFFERS) {}",
             app::pipeline::index::ROLL_UP.replace("$1", "1")
-        ))
-        .fetch_all(&pool)
-        .await?;
-        println!("{}", plan.join("\n"));
+        );
+        let plan: Vec<String> = sqlx::query_scalar(&explain).fetch_all(&pool).await?;
+        println!(
+            "one member's roll-up, nothing changed:\n{}",
+            plan.join("\n")
+        );
+        // And as the first recompute runs it: no day stored yet (rolled back).
+        let mut tx = pool.begin().await?;
+        sqlx::query("DELETE FROM daily_values WHERE user_id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let plan: Vec<String> = sqlx::query_scalar(&explain).fetch_all(&mut *tx).await?;
+        println!("one member's roll-up, no day stored:\n{}", plan.join("\n"));
+        tx.rollback().await?;
     }
     pool.close().await;
     database.stop().await?;

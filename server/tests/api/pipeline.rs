@@ -197,7 +197,14 @@ async fn a_member_deleted_during_their_roll_up_leaves_no_daily_value() {
     let app = TestApp::spawn().await;
     let (_, bea) = app.member_in_zone("bea@example.org", "Bea", "UTC").await;
     for day in 1..=9 {
-        observe(&app, bea, "steps", &format!("2026-11-0{day}T12:00:00Z"), 1000.0).await;
+        observe(
+            &app,
+            bea,
+            "steps",
+            &format!("2026-11-0{day}T12:00:00Z"),
+            1000.0,
+        )
+        .await;
     }
     let mut rolling = app.pool.begin().await.unwrap();
     let done = app::pipeline::index::roll_up(&mut rolling, bea)
@@ -227,7 +234,10 @@ async fn a_member_deleted_during_their_roll_up_leaves_no_daily_value() {
             waited = true;
             break;
         }
-        assert!(!deletion.is_finished(), "the deletion did not wait for the roll-up");
+        assert!(
+            !deletion.is_finished(),
+            "the deletion did not wait for the roll-up"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(waited, "the deletion never waited for the roll-up");
