@@ -165,17 +165,22 @@ pub async fn roll_up_days(
 macro_rules! fresh {
     () => {
         "fresh AS (
-             SELECT l.metric_id, l.day,
+             -- Every rule's value, grouped straight from the window's order (no hash
+             -- table), then the metric's rule picks one.
+             SELECT a.metric_id, a.day,
                     CASE m.aggregate
-                        WHEN 'sum'  THEN sum(l.value)
-                        WHEN 'mean' THEN avg(l.value)
-                        WHEN 'max'  THEN max(l.value)
-                        ELSE max(l.latest)
+                        WHEN 'sum'  THEN a.total
+                        WHEN 'mean' THEN a.mean
+                        WHEN 'max'  THEN a.top
+                        ELSE a.latest
                     END AS value,
-                    count(*)::int AS count
-               FROM dated l
-               JOIN metrics m ON m.id = l.metric_id
-              GROUP BY l.metric_id, l.day, m.aggregate
+                    a.count
+               FROM (SELECT l.metric_id, l.day, sum(l.value) AS total, avg(l.value) AS mean,
+                            max(l.value) AS top, max(l.latest) AS latest,
+                            count(*)::int AS count
+                       FROM dated l
+                      GROUP BY l.metric_id, l.day) a
+               JOIN metrics m ON m.id = a.metric_id
          )"
     };
 }
