@@ -225,7 +225,8 @@ async fn a_member_deleted_during_their_roll_up_leaves_no_daily_value() {
     for _ in 0..200 {
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity
-              WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM users%'",
+              WHERE datname = current_database() AND wait_event_type = 'Lock'
+                AND query LIKE 'DELETE FROM users%'",
         )
         .fetch_one(&app.pool)
         .await
