@@ -297,25 +297,17 @@ pub async fn read_inputs(
     .fetch_all(&mut *conn)
     .await?;
     let mut metrics: BTreeMap<String, MetricFacts> = BTreeMap::new();
-    let mut key_of: HashMap<i64, String> = HashMap::new();
     for (key, id, name, goal, unit, display_unit, kind) in facts {
         // A key names one metric; should a member's own metric share a built-in key,
         // the built-in one (first) is the one analysed.
-        if metrics.contains_key(&key) {
-            continue;
-        }
-        key_of.insert(id, key.clone());
-        metrics.insert(
-            key,
-            MetricFacts {
-                id,
-                name,
-                goal,
-                unit,
-                display_unit,
-                kind,
-            },
-        );
+        metrics.entry(key).or_insert(MetricFacts {
+            id,
+            name,
+            goal,
+            unit,
+            display_unit,
+            kind,
+        });
     }
     let mut by_metric: HashMap<i64, Vec<Day>> = HashMap::new();
     for (metric_id, date, value, count) in days {
@@ -324,9 +316,9 @@ pub async fn read_inputs(
             .or_default()
             .push(Day { date, value, count });
     }
-    let mut series: BTreeMap<String, Vec<Day>> = key_of
-        .into_iter()
-        .filter_map(|(id, key)| Some((key, by_metric.remove(&id)?)))
+    let mut series: BTreeMap<String, Vec<Day>> = metrics
+        .iter()
+        .filter_map(|(key, facts)| Some((key.clone(), by_metric.remove(&facts.id)?)))
         .collect();
     if let Some(days) = meetup_days(conn, user_id, as_of).await? {
         series.insert(MEETUPS.to_string(), days);

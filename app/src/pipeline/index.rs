@@ -76,7 +76,7 @@ impl Index {
             .collect();
         let done = match days {
             // A row with no day: the whole history.
-            None => roll_up(&mut tx, self.user_id).await?,
+            None => roll_up_locked(&mut tx, self.user_id).await?,
             // Nothing changed since the last run (which enqueued Compute).
             Some(days) if days.is_empty() => {
                 tx.commit().await?;
@@ -125,6 +125,11 @@ pub async fn enqueue(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::
 /// Call it in a transaction: it takes the member's Index lock until the end of it.
 pub async fn roll_up(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, sqlx::Error> {
     lock(conn, user_id).await?;
+    roll_up_locked(conn, user_id).await
+}
+
+/// [`roll_up`] by a caller that holds the member's Index lock.
+async fn roll_up_locked(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, sqlx::Error> {
     sqlx::query("DELETE FROM index_dirty WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *conn)
@@ -140,13 +145,12 @@ pub async fn roll_up(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, s
 }
 
 /// The member's daily values of the given (metric, day)s only, rebuilt as [`roll_up`]
-/// does (in a transaction, as it).
-pub async fn roll_up_days(
+/// does, by a caller that holds the member's Index lock.
+async fn roll_up_days(
     conn: &mut PgConnection,
     user_id: i64,
     days: &[(i64, NaiveDate)],
 ) -> Result<Indexed, sqlx::Error> {
-    lock(conn, user_id).await?;
     let (metrics, days): (Vec<i64>, Vec<NaiveDate>) = days.iter().copied().unzip();
     let (written, removed): (i64, i64) = sqlx::query_as(ROLL_UP_DAYS)
         .bind(user_id)
