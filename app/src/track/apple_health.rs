@@ -2,7 +2,7 @@
 //! how. The file is read as a stream of elements by `server/src/imports.rs`; this is the
 //! pure part: one record's attributes in, one entry (or a reason, or "not tracked") out.
 
-use crate::pipeline::distill::RawEntry;
+use super::entry::RawEntry;
 use chrono::{DateTime, FixedOffset};
 
 /// How a record type maps to a metric.

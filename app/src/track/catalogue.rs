@@ -1,11 +1,10 @@
-//! Tracked metrics in the database: the built-in catalogue written at start-up, each
-//! member's own metrics, and looking a metric up by key or name (what every capture path
-//! and Distill need).
+//! Tracked metrics in the database: the built-in catalogue written at start-up, and each
+//! member's metrics read into [`MetricRow`]s (what every capture path and Distill need).
 
-use super::units::{self, Unit};
-use super::{show_value, Kind, Rules, CATALOGUE};
-use sqlx::{PgConnection, PgPool};
-use std::collections::HashMap;
+pub use super::metric::{MetricIndex, MetricRow};
+use super::CATALOGUE;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row};
 
 /// Writes the built-in catalogue into `metrics` (new metrics added, changed ones
 /// updated); run at start-up after the migrations.
@@ -40,75 +39,23 @@ pub async fn sync_catalogue(pool: &PgPool) -> Result<(), sqlx::Error> {
 /// Keys that are pages under /track, never a metric's.
 pub const RESERVED_KEYS: [&str; 3] = ["import", "export.csv", "export.json"];
 
-/// A metric with one member's settings applied.
-#[derive(sqlx::FromRow, Clone, Debug)]
-pub struct MetricRow {
-    pub id: i64,
-    pub owner_id: Option<i64>,
-    pub key: String,
-    pub name: String,
-    pub kind: String,
-    pub unit: String,
-    pub display_unit: String,
-    pub aggregate: String,
-    pub min_value: Option<f64>,
-    pub max_value: Option<f64>,
-    /// Canonical unit.
-    pub goal: Option<f64>,
-    pub pinned: bool,
-}
-
-impl MetricRow {
-    pub fn kind(&self) -> Kind {
-        Kind::parse(&self.kind).unwrap_or(Kind::Quantity)
-    }
-
-    pub fn rules(&self) -> Rules {
-        Rules {
-            name: self.name.clone(),
-            kind: self.kind(),
-            unit: self.unit.clone(),
-            min: self.min_value,
-            max: self.max_value,
-        }
-    }
-
-    /// A canonical value as the member reads it.
-    pub fn show(&self, value: f64) -> String {
-        show_value(value, &self.unit, &self.display_unit, self.kind())
-    }
-
-    /// A canonical value as a number in the display unit (for charts).
-    pub fn display_number(&self, value: f64) -> f64 {
-        match (Unit::find(&self.unit), Unit::find(&self.display_unit)) {
-            (Some(from), Some(to)) => units::convert(value, from, to).unwrap_or(value),
-            _ => value,
-        }
-    }
-
-    /// Decimals worth showing for a value in the display unit.
-    pub fn display_decimals(&self) -> usize {
-        Unit::find(&self.display_unit)
-            .or_else(|| Unit::find(&self.unit))
-            .map_or(2, units::decimals_for)
-    }
-
-    /// The display unit's label ("h", "kg"), empty for a plain count or scale.
-    pub fn display_label(&self) -> String {
-        crate::track::unit_label(&self.display_unit)
-    }
-
-    /// A canonical value as a number in the display unit (for edit forms).
-    pub fn input(&self, value: f64) -> String {
-        if self.kind() == Kind::YesNo {
-            return if value >= 0.5 { "yes" } else { "no" }.into();
-        }
-        match (Unit::find(&self.unit), Unit::find(&self.display_unit)) {
-            (Some(from), Some(to)) => units::convert(value, from, to)
-                .map(|v| units::format_number(v, 4))
-                .unwrap_or_else(|| units::format_number(value, 4)),
-            _ => units::format_number(value, 4),
-        }
+/// Read by name from [`METRIC_SELECT`]'s columns (`MetricRow` itself is pure code).
+impl<'r> sqlx::FromRow<'r, PgRow> for MetricRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(MetricRow {
+            id: row.try_get("id")?,
+            owner_id: row.try_get("owner_id")?,
+            key: row.try_get("key")?,
+            name: row.try_get("name")?,
+            kind: row.try_get("kind")?,
+            unit: row.try_get("unit")?,
+            display_unit: row.try_get("display_unit")?,
+            aggregate: row.try_get("aggregate")?,
+            min_value: row.try_get("min_value")?,
+            max_value: row.try_get("max_value")?,
+            goal: row.try_get("goal")?,
+            pinned: row.try_get("pinned")?,
+        })
     }
 }
 
@@ -149,29 +96,4 @@ pub async fn find_metric(
     .bind(key.trim())
     .fetch_optional(conn)
     .await
-}
-
-/// A member's metrics by key and by lower-cased name, as every capture path looks an
-/// entry's metric up (imports and the API may name a metric either way).
-pub struct MetricIndex<'a>(HashMap<String, &'a MetricRow>);
-
-impl<'a> MetricIndex<'a> {
-    pub fn new(metrics: &'a [MetricRow]) -> Self {
-        MetricIndex(
-            metrics
-                .iter()
-                .flat_map(|m| [(m.key.clone(), m), (m.name.to_lowercase(), m)])
-                .collect(),
-        )
-    }
-
-    /// The metric an entry names, or the reason it names none.
-    pub fn find(&self, name: &str) -> Result<&'a MetricRow, String> {
-        let name = name.trim();
-        self.0
-            .get(name)
-            .or_else(|| self.0.get(&name.to_lowercase()))
-            .copied()
-            .ok_or_else(|| format!("There is no metric called “{name}”."))
-    }
 }

@@ -4,7 +4,7 @@
 //! unit, note) and wide (one row per day or time, one column per metric, as
 //! "Weight (lb)").
 
-use crate::pipeline::distill::RawEntry;
+use super::entry::RawEntry;
 use serde::{Deserialize, Serialize};
 
 /// Delimiters tried, most common first.

@@ -8,10 +8,10 @@ use crate::jobs::{Job, JobContext, Run};
 use crate::readers;
 use anyhow::{Context, Result};
 use app::pipeline::capture::{land, Landing};
-use app::pipeline::distill::{check, RawEntry};
 use app::track::apple_health as health;
 use app::track::catalogue::{member_metrics, MetricIndex};
 use app::track::csv::Mapping;
+use app::track::entry::{check, RawEntry};
 use serde::{Deserialize, Serialize};
 
 /// Job: import one uploaded file (CSV or Apple Health).

@@ -5,67 +5,16 @@ use super::common::*;
 use super::types::*;
 use app::accounts::ssr::ReadPool;
 use app::pipeline::capture::{land, Landing};
-use app::pipeline::distill::{check, RawEntry};
 use app::track::catalogue::{member_metrics, MetricIndex};
+use app::track::entry::{check_item, idempotency_key};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use std::collections::HashMap;
-
-fn key_of(item: &Value) -> Result<String, String> {
-    match item.get("idempotency_key") {
-        None | Some(Value::Null) => {
-            // Without a key, the item itself is the key: the same reading sent twice
-            // is stored once.
-            let digest = Sha256::digest(item.to_string().as_bytes());
-            Ok(format!(
-                "sha256:{}",
-                digest
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
-            ))
-        }
-        Some(Value::String(key)) if (1..=200).contains(&key.chars().count()) => Ok(key.clone()),
-        Some(_) => Err("`idempotency_key` must be text of 1 to 200 characters.".into()),
-    }
-}
-
-/// Checks one item as Distill will; the reason when it would be refused.
-fn verdict(
-    item: &Value,
-    metrics: &MetricIndex,
-    zone: &str,
-    now: DateTime<Utc>,
-) -> Result<(), String> {
-    if !item.is_object() {
-        return Err("Each observation is a JSON object.".into());
-    }
-    // Stored as received (jsonb, which cannot hold NUL): refuse this item, not the batch.
-    if holds_nul(item) {
-        return Err("Text may not contain NUL characters.".into());
-    }
-    let entry: RawEntry = serde_json::from_value(item.clone())
-        .map_err(|error| format!("This observation could not be read: {error}."))?;
-    check(&entry, metrics.find(&entry.metric)?, zone, now).map(|_| ())
-}
-
-/// Whether any key or string in a JSON value holds a NUL character.
-fn holds_nul(value: &Value) -> bool {
-    match value {
-        Value::String(text) => text.contains('\0'),
-        Value::Array(items) => items.iter().any(holds_nul),
-        Value::Object(fields) => fields
-            .iter()
-            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
-        _ => false,
-    }
-}
 
 /// Send observations.
 ///
@@ -145,10 +94,10 @@ pub async fn post_observations(
     let mut results: Vec<ItemResult> = Vec::with_capacity(items.len());
     let (mut keys, mut payloads) = (Vec::new(), Vec::new());
     for (index, item) in items.iter().enumerate() {
-        let key = key_of(item);
+        let key = idempotency_key(item);
         let checked = key
             .clone()
-            .and_then(|_| verdict(item, &by_key, &caller.time_zone, now));
+            .and_then(|_| check_item(item, &by_key, &caller.time_zone, now));
         match (key, checked) {
             (Ok(key), Ok(())) => {
                 keys.push(key.clone());

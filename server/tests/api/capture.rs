@@ -6,7 +6,7 @@
 
 use crate::helpers::TestApp;
 use app::pipeline::capture::Landing;
-use app::pipeline::distill::RawEntry;
+use app::track::entry::RawEntry;
 use serde_json::Value;
 
 async fn json(response: reqwest::Response) -> (u16, Value) {

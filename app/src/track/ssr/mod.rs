@@ -6,9 +6,10 @@
 use crate::accounts::ssr::{pool, require_user};
 use crate::accounts::CurrentUser;
 use crate::errors::{invalid, not_found, AppError};
-use crate::pipeline::distill::*;
+use crate::pipeline::distill::distill;
 use crate::policy::{require, Action, Actor};
 use crate::track::catalogue::*;
+use crate::track::entry::{check, RawEntry};
 use crate::track::types::*;
 use crate::track::units::Unit;
 use crate::track::{Aggregate, Kind};
