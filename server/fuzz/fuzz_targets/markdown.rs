@@ -11,7 +11,9 @@ mod markdown;
 
 /// The tags of HTML whose text has every `<` escaped (as ammonia writes it).
 fn tags(html: &str) -> impl Iterator<Item = &str> {
-    html.split('<').skip(1).filter_map(|rest| rest.split_once('>').map(|(tag, _)| tag))
+    html.split('<')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('>').map(|(tag, _)| tag))
 }
 
 /// A tag's name and its attributes (name, value), quotes understood.
@@ -59,7 +61,10 @@ fuzz_target!(|input: &[u8]| {
     for tag in tags(&html) {
         let (name, attributes) = parse(tag);
         assert!(
-            !matches!(name.as_str(), "script" | "style" | "iframe" | "object" | "embed" | "svg" | "math"),
+            !matches!(
+                name.as_str(),
+                "script" | "style" | "iframe" | "object" | "embed" | "svg" | "math"
+            ),
             "a <{name}> element in {html:?}"
         );
         for (attribute, value) in attributes {
@@ -71,7 +76,11 @@ fuzz_target!(|input: &[u8]| {
             );
         }
     }
-    assert_eq!(html, markdown::render_markdown(text), "the same text renders the same");
+    assert_eq!(
+        html,
+        markdown::render_markdown(text),
+        "the same text renders the same"
+    );
     let summary = markdown::plain_summary(text, 160);
     assert!(summary.chars().count() <= 161, "a summary past its limit");
 });
