@@ -15,6 +15,8 @@
 //!     cargo run --release -p server --example load [-- MEMBERS SECONDS]
 
 mod common;
+#[path = "../tests/api/schemathesis.rs"]
+mod schemathesis;
 use common::BenchDatabase;
 
 use anyhow::{bail, Context, Result};
@@ -108,7 +110,7 @@ async fn main() -> Result<()> {
     // The differential check: schemathesis against the OpenAPI document for as long as
     // the load runs, as one more member with a write token of its own (its rate-limit
     // minute reset twice a second, so that it tests answers rather than the limit).
-    let differential = match schemathesis() {
+    let differential = match schemathesis::find() {
         Some(program) => {
             sqlx::query(
                 "INSERT INTO users (email, display_name, time_zone, password_hash)
@@ -134,19 +136,8 @@ async fn main() -> Result<()> {
                 })
             };
             let scratch = tempfile::tempdir()?;
-            let child = std::process::Command::new(program)
-                .current_dir(scratch.path())
-                .arg("--no-color")
-                .arg("--config-file")
-                .arg(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/tests/api/schemathesis.toml"
-                ))
-                .arg("run")
-                .arg(format!("{base}/api/v1/openapi.json"))
-                .args(["--max-time", &seconds.to_string(), "--workers", "2"])
-                .arg("--header")
-                .arg(format!("Authorization: Bearer {token}"))
+            let child = schemathesis::command(&program, &base, &token, scratch.path())
+                .args(["--max-time", &seconds.to_string()])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()?;
@@ -449,15 +440,4 @@ async fn log_in(base: &str, email: &str) -> Result<(reqwest::Client, String)> {
         .await?;
     let token = token["secret"].as_str().context("a token")?.to_string();
     Ok((client, token))
-}
-
-/// The schemathesis that `.ci/setup --test` installs, if it is there.
-fn schemathesis() -> Option<std::path::PathBuf> {
-    let tools = std::env::var_os("COHORT_TOOLS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".local/share/cohort-tools")
-        });
-    Some(tools.join("schemathesis/bin/schemathesis")).filter(|path| path.exists())
 }

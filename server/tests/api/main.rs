@@ -25,6 +25,7 @@ mod processes;
 mod replica;
 mod rest;
 mod schema;
+mod schemathesis;
 mod security;
 mod seed;
 mod smtp;

@@ -1144,27 +1144,6 @@ async fn generated_bodies_never_break_the_observations_endpoint() {
     println!("300 generated bodies: {accepted} items accepted");
 }
 
-/// The schemathesis executable that `.ci/setup --test` installs (a virtualenv in the
-/// tools directory), or one on PATH.
-fn schemathesis() -> std::path::PathBuf {
-    let tools = std::env::var_os("COHORT_TOOLS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".local/share/cohort-tools")
-        });
-    let installed = tools.join("schemathesis/bin/schemathesis");
-    if installed.exists() {
-        return installed;
-    }
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .map(|dir| dir.join("schemathesis"))
-        .find(|candidate| candidate.exists())
-        .expect("schemathesis is not installed: run .ci/setup --test")
-}
-
 /// schemathesis (property-based tests generated from the OpenAPI document) against the
 /// live API with a write token, every check it has: no 5xx, every answer's status, content
 /// type, headers and body as documented, invalid input refused, valid input accepted,
@@ -1188,7 +1167,8 @@ async fn schemathesis_finds_nothing_the_document_does_not_promise() {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
     });
-    let program = schemathesis();
+    let program =
+        crate::schemathesis::find().expect("schemathesis is not installed: run .ci/setup --test");
     let address = app.address.clone();
     // A longer run: COHORT_SCHEMATHESIS_EXAMPLES=500 COHORT_SCHEMATHESIS_SEED=… (README).
     let examples = std::env::var("COHORT_SCHEMATHESIS_EXAMPLES").unwrap_or("25".into());
@@ -1196,21 +1176,8 @@ async fn schemathesis_finds_nothing_the_document_does_not_promise() {
     let scratch = tempfile::tempdir().unwrap();
     let workdir = scratch.path().to_path_buf();
     let run = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(program)
-            .current_dir(workdir)
-            .arg("--no-color")
-            .arg("--config-file")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/api/schemathesis.toml"
-            ))
-            .arg("run")
-            .arg(format!("{address}/api/v1/openapi.json"))
+        crate::schemathesis::command(&program, &address, &write, &workdir)
             .args(["--max-examples", &examples, "--seed", &seed])
-            .args(["--workers", "2"])
-            .arg("--header")
-            .arg(format!("Authorization: Bearer {write}"))
-            .env("SCHEMATHESIS_HOOKS", "")
             .output()
             .expect("running schemathesis")
     })
