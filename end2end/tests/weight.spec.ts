@@ -5,8 +5,9 @@ import { test, expect, type Browser, type BrowserContext, type Page } from "@pla
  * (compressed, as sent) of every script and wasm file it fetches until it is interactive
  * (hydrated, and the network quiet), the raw wasm bytes (what the phone compiles), and
  * the number of files. Enforced: a page over its ceiling fails the test command. Also
- * checked on each page: no Content-Security-Policy violation, and the browser's title
- * never blank while the page's code loads.
+ * checked on each page: no Content-Security-Policy violation, the browser's title never
+ * blank while the page's code loads, and every wasm file it fetched named by a preload
+ * link in its head.
  *
  * The time to interactive of /track with Chromium's CPU slowed down 4x is printed, not
  * asserted (a timing, not a fact). Run this file alone:
@@ -42,7 +43,7 @@ const CEILING: Record<string, number> = {
   "/dashboard": 365 * KB,
 };
 
-type Weight = { wire: number; rawWasm: number; files: number; unencoded: string[] };
+type Weight = { wire: number; rawWasm: number; files: number; unencoded: string[]; notPreloaded: string[] };
 
 function uniqueEmail(prefix: string) {
   return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.org`;
@@ -111,6 +112,13 @@ async function weigh(page: Page, path: string): Promise<Weight> {
   const files = await Promise.all(finished);
   const violations = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
   expect(violations, `CSP violations on ${path}`).toEqual([]);
+  // The page's head names every wasm file its route needs (`<link rel="preload">`), so
+  // the browser fetches them at once, beside the main bundle, rather than one round trip
+  // after it. (Under concurrency Leptos wrote these links from the wrong reactive owner
+  // and they went missing: server/src/request_owner.rs.)
+  const preloaded = await page.evaluate(() =>
+    [...document.querySelectorAll("link[rel=preload][as=fetch]")].map((link) => new URL((link as HTMLLinkElement).href).pathname),
+  );
   const titles = await page.evaluate(() => (window as unknown as { __titles: string[] }).__titles);
   expect(titles.length, `${path} showed no title`).toBeGreaterThan(0);
   for (const title of titles) expect(title, `${path}'s titles while loading: ${JSON.stringify(titles)}`).toMatch(/Cohort$/);
@@ -119,6 +127,7 @@ async function weigh(page: Page, path: string): Promise<Weight> {
     rawWasm: files.reduce((sum, file) => sum + file.raw, 0),
     files: files.length,
     unencoded: files.filter((file) => file.encoding === "" && file.wire > 1000).map((file) => file.url),
+    notPreloaded: files.filter((file) => file.url.endsWith(".wasm") && !preloaded.includes(file.url)).map((file) => file.url),
   };
 }
 
@@ -160,6 +169,7 @@ test("every main page stays within its weight, with no CSP violation", async ({ 
   }
   for (const [label, weight] of Object.entries(weights)) {
     expect(weight.unencoded, `${label}: sent uncompressed`).toEqual([]);
+    expect(weight.notPreloaded, `${label}: wasm fetched without a preload link in the page`).toEqual([]);
     expect(weight.wire, `${label}: bytes of scripts and wasm on the wire`).toBeLessThanOrEqual(CEILING[label]);
   }
 });

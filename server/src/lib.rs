@@ -20,6 +20,7 @@ pub mod meetups;
 pub mod pg;
 pub mod prometheus;
 pub mod readers;
+pub mod request_owner;
 pub mod rest;
 pub mod security;
 pub mod seed;

@@ -334,20 +334,6 @@ fn has_encoded_nul_bytes(bytes: &[u8]) -> bool {
     bytes.windows(3).any(|w| w == b"%00")
 }
 
-/// Clears a reactive owner left current on this worker thread by another task before the
-/// request reaches Leptos. leptos_axum gives each server-function call `Owner::new()`,
-/// which becomes a child of whatever owner is current; a stray page owner there made the
-/// call's owner (and its contexts: the database pool, the request) go when that page's
-/// render ended, mid-call ("the database pool is missing", seen as an import progress bar
-/// that stopped polling in end2end/tests/import.spec.ts). The innermost layer, so nothing
-/// awaits between this and the handler's first poll.
-pub async fn clear_stray_owner(request: Request, next: Next) -> Response {
-    if let Some(owner) = leptos::prelude::Owner::current() {
-        owner.unset();
-    }
-    next.run(request).await
-}
-
 /// Looks up the member behind a page request before Leptos renders it, and puts them in
 /// the request (`app::accounts::RequestUser`), so that the page knows its user without
 /// waiting inside the render. Only for page loads (GET or HEAD outside `/api/` and the

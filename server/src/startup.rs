@@ -4,8 +4,8 @@
 //! flight.
 
 use crate::security::{
-    clear_stray_owner, database_outage, load_request_user, refuse_bad_input, refuse_cross_site,
-    security_headers, OriginPolicy,
+    database_outage, load_request_user, refuse_bad_input, refuse_cross_site, security_headers,
+    OriginPolicy,
 };
 use crate::state::{AppState, PublicUrl};
 use anyhow::{Context, Result};
@@ -239,7 +239,9 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
                     .with_state(state.clone()),
                 ),
         )
-        .layer(middleware::from_fn(clear_stray_owner));
+        .layer(middleware::from_fn(
+            crate::request_owner::keep_request_owner,
+        ));
     // With a replica, a browser that writes reads from the primary for a while after.
     let router = if settings.replica.is_some() {
         router.layer(middleware::from_fn_with_state(secure, mark_fresh))
