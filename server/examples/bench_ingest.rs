@@ -135,6 +135,9 @@ async fn main() -> Result<()> {
     if let Ok(sql) = std::env::var("BENCH_SQL") {
         sqlx::raw_sql(&sql).execute(&pool).await?;
     }
+    // With BENCH_PG=shared_preload_libraries=pg_stat_statements, the statements printed
+    // at the end are Distill's alone.
+    database.reset_statements().await?;
     let started = Instant::now();
     let (mut done, mut after) = (0, 0);
     while done < count {
