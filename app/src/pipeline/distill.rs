@@ -147,7 +147,9 @@ pub async fn distill(
         }
     }
 
-    // Entries already stored as observations (from an earlier import, say).
+    // Entries already stored as observations (from an earlier import, say). Each one
+    // found is locked until the batch commits: its outcome will name it, and
+    // raw_outcomes has no foreign key to keep it meanwhile (migration 20).
     let stored: HashMap<i64, i64> = if fresh.is_empty() {
         HashMap::new()
     } else {
@@ -156,7 +158,7 @@ pub async fn distill(
                     (SELECT o.id FROM observations o
                       WHERE o.user_id = $1 AND o.metric_id = c.metric_id
                         AND o.observed_at = c.observed_at AND o.value = c.value
-                      LIMIT 1)
+                      LIMIT 1 FOR KEY SHARE)
                FROM UNNEST($2::bigint[], $3::bigint[], $4::timestamptz[], $5::float8[])
                     AS c(raw_id, metric_id, observed_at, value)",
         )
@@ -192,9 +194,11 @@ pub async fn distill(
             "INSERT INTO observations (user_id, metric_id, observed_at, value, note, tags, source, raw_id,
                                        sentiment)
              SELECT $1, c.metric_id, c.observed_at, c.value, c.note,
-                    ARRAY(SELECT jsonb_array_elements_text(c.tags)), c.source, c.raw_id, c.sentiment
+                    -- A note's tags, space-separated (a tag holds no space).
+                    CASE WHEN c.tags = '' THEN '{}'::text[] ELSE string_to_array(c.tags, ' ') END,
+                    c.source, c.raw_id, c.sentiment
                FROM UNNEST($2::bigint[], $3::timestamptz[], $4::float8[], $5::text[],
-                           $6::jsonb[], $7::text[], $8::bigint[], $9::float8[])
+                           $6::text[], $7::text[], $8::bigint[], $9::float8[])
                     AS c(metric_id, observed_at, value, note, tags, source, raw_id, sentiment)
              ON CONFLICT (user_id, raw_id) DO NOTHING RETURNING raw_id, id",
         )
@@ -206,7 +210,7 @@ pub async fn distill(
         .bind(
             fresh
                 .iter()
-                .map(|(_, _, c)| serde_json::json!(c.tags))
+                .map(|(_, _, c)| c.tags.join(" "))
                 .collect::<Vec<_>>(),
         )
         .bind(fresh.iter().map(|(_, s, _)| s.clone()).collect::<Vec<_>>())

@@ -341,6 +341,32 @@ async fn landed_rows_that_fail_distill_stay_visible_with_the_reason() {
     .unwrap();
     assert_eq!(tags, ["run", "morning"]);
 
+    // The observation deleted: both entries keep their outcome (so neither is distilled
+    // again), which names no observation any more (raw_outcomes has no foreign key; a
+    // trigger clears it, migration 20).
+    sqlx::query("DELETE FROM observations WHERE user_id = $1 AND id = $2")
+        .bind(id)
+        .bind(first)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (outcomes, naming): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(o.observation_id) FROM raw_outcomes o
+           JOIN raw_observations r ON r.user_id = o.user_id AND r.id = o.raw_id
+          WHERE r.user_id = $1 AND r.idempotency_key IN ('a', 'f')",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((outcomes, naming), (2, 0));
+    app.run_jobs().await;
+    assert_eq!(
+        counts(&app, id).await.1,
+        2,
+        "a deleted observation came back"
+    );
+
     // The landing table is append-only.
     let update = sqlx::query("UPDATE raw_observations SET payload = '{}' WHERE user_id = $1")
         .bind(id)
