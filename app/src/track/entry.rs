@@ -185,7 +185,7 @@ pub fn check_item(
 }
 
 /// Whether any key or string in a JSON value holds a NUL character.
-fn holds_nul(value: &Value) -> bool {
+pub fn holds_nul(value: &Value) -> bool {
     match value {
         Value::String(text) => text.contains('\0'),
         Value::Array(items) => items.iter().any(holds_nul),

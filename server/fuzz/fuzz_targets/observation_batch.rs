@@ -35,7 +35,7 @@ mod events {
     pub(crate) use super::recurrence;
 }
 
-use entry::{check, check_item, idempotency_key, RawEntry};
+use entry::{check, check_item, holds_nul, idempotency_key, RawEntry};
 use metric::{MetricIndex, MetricRow};
 
 /// The zones a member may be in; the first byte of the input picks one.
@@ -99,17 +99,6 @@ fn metrics() -> Vec<MetricRow> {
         });
     }
     rows
-}
-
-fn holds_nul(value: &Value) -> bool {
-    match value {
-        Value::String(text) => text.contains('\0'),
-        Value::Array(items) => items.iter().any(holds_nul),
-        Value::Object(fields) => fields
-            .iter()
-            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
-        _ => false,
-    }
 }
 
 fuzz_target!(|input: &[u8]| {
