@@ -41,6 +41,7 @@ async fn minimal(pool: PgPool) -> axum::response::Html<String> {
 /// What wrk measured.
 struct Measured {
     per_second: f64,
+    requests: u64,
     p50_ms: f64,
     p99_ms: f64,
     not_ok: u64,
@@ -78,6 +79,13 @@ fn run_wrk(url: &str, cookie: Option<&str>, seconds: u64) -> Result<Measured> {
     let per_second: f64 = field("Requests/sec:")
         .context("wrk printed no Requests/sec")?
         .parse()?;
+    // "  123456 requests in 30.01s, ..."
+    let requests = text
+        .lines()
+        .find(|line| line.contains(" requests in "))
+        .and_then(|line| line.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     let p50_ms = millis(&field("50%").context("no p50")?)?;
     let p99_ms = millis(&field("99%").context("no p99")?)?;
     let not_ok = field("Non-2xx or 3xx responses:")
@@ -85,6 +93,7 @@ fn run_wrk(url: &str, cookie: Option<&str>, seconds: u64) -> Result<Measured> {
         .unwrap_or(0);
     Ok(Measured {
         per_second,
+        requests,
         p50_ms,
         p99_ms,
         not_ok,
@@ -185,6 +194,15 @@ async fn main() -> Result<()> {
             Some(cookie.as_str()),
         ),
     ];
+    // BENCH_ONLY=track: the minimal handler and the pages whose name has that in it (to
+    // profile one page).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let targets: Vec<_> = targets
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (name, _, _))| *i == 0 || name.contains(only.as_str()))
+        .map(|(_, target)| target)
+        .collect();
     // Every page answers 200, and the member's pages as the member.
     for (name, url, cookie) in &targets {
         let mut request = client.get(url);
@@ -207,8 +225,11 @@ async fn main() -> Result<()> {
     println!("| page | requests/s | p50 | p99 | vs minimal handler | non-2xx |");
     println!("|---|---|---|---|---|---|");
     let mut reference = None;
+    let mut statements = Vec::new();
     for (name, url, cookie) in &targets {
+        database.reset_statements().await?;
         let measured = run_wrk(url, *cookie, seconds)?;
+        statements.push((name.clone(), measured.requests, database.statements(8).await?));
         let base_rate = *reference.get_or_insert(measured.per_second);
         println!(
             "| {name} | {:.0} | {:.1} ms | {:.1} ms | {:.2} | {} |",
@@ -220,6 +241,22 @@ async fn main() -> Result<()> {
         );
     }
     println!("\nTargets: p99 under 25 ms; at least 0.5 of the minimal handler's requests/s.");
+    // With BENCH_PG=shared_preload_libraries=pg_stat_statements: each page's statements,
+    // per request.
+    for (name, requests, rows) in statements {
+        if rows.is_empty() {
+            continue;
+        }
+        println!("\n{name}: PostgreSQL's time per request, by statement");
+        for (query, calls, total, _) in rows {
+            let query: String = query.chars().take(110).collect();
+            println!(
+                "  {:>6.3} ms {:>5.2} calls  {query}",
+                total / requests.max(1) as f64,
+                calls as f64 / requests.max(1) as f64
+            );
+        }
+    }
     pool.close().await;
     database.stop().await?;
     Ok(())

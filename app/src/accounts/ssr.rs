@@ -184,8 +184,58 @@ pub async fn user_for_session(
     }
 }
 
+/// The member of one request, looked up once (a page's header and its data each ask for
+/// it; a database round trip each, a tenth of a member's page): provided afresh to every
+/// request's context by the router, and forgotten by what changes the session or the
+/// member's row in this module. Each version counts the changes, so that a lookup that
+/// started before one is not kept.
+#[derive(Clone, Default)]
+pub struct UserLookup(std::sync::Arc<std::sync::Mutex<(u64, Option<Option<CurrentUser>>)>>);
+
+impl UserLookup {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Option<Option<CurrentUser>>)> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// After the session or the member changed: the next [`current_user`] looks again.
+fn forget_current_user() {
+    if let Some(cache) = use_context::<UserLookup>() {
+        let mut cached = cache.lock();
+        cached.0 += 1;
+        cached.1 = None;
+    }
+}
+
 pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
-    user_for_session(&pool()?, &session().await?).await
+    let cache = use_context::<UserLookup>();
+    let version = match &cache {
+        Some(cache) => {
+            let cached = cache.lock();
+            if let Some(user) = &cached.1 {
+                return Ok(user.clone());
+            }
+            cached.0
+        }
+        None => 0,
+    };
+    // A page load's member, looked up before the render (`RequestUser`, put in the
+    // request by `server/src/security.rs`), stands until something here changes it.
+    let known = (version == 0)
+        .then(|| use_context::<http::request::Parts>())
+        .flatten()
+        .and_then(|parts| parts.extensions.get::<super::RequestUser>().cloned());
+    let user = match known {
+        Some(super::RequestUser(user)) => user,
+        None => user_for_session(&pool()?, &session().await?).await?,
+    };
+    if let Some(cache) = cache {
+        let mut cached = cache.lock();
+        if cached.0 == version {
+            cached.1 = Some(user.clone());
+        }
+    }
+    Ok(user)
 }
 
 /// The logged-in member, or a 401.
@@ -195,6 +245,7 @@ pub async fn require_user() -> Result<CurrentUser, AppError> {
 
 /// Starts a logged-in session under a new id (no session fixation).
 async fn start_session(session: &Session, id: i64, epoch: i32) -> Result<(), AppError> {
+    forget_current_user();
     session.cycle_id().await?;
     session
         .insert(SESSION_USER, SessionUser { id, epoch })
@@ -352,6 +403,7 @@ async fn reserve_login_attempt(
 }
 
 pub async fn logout() -> Result<(), AppError> {
+    forget_current_user();
     session().await?.flush().await?;
     crate::redirect_local("/");
     Ok(())
@@ -363,6 +415,7 @@ pub async fn logout_everywhere() -> Result<(), AppError> {
         .bind(user.id)
         .execute(&pool()?)
         .await?;
+    forget_current_user();
     session().await?.flush().await?;
     crate::redirect_local("/login");
     Ok(())
@@ -406,6 +459,7 @@ pub async fn update_profile(
         crate::pipeline::index::enqueue(&mut tx, user.id).await?;
     }
     tx.commit().await?;
+    forget_current_user();
     Ok(FormErrors::default())
 }
 
@@ -462,6 +516,7 @@ pub async fn delete_account(password: String) -> Result<FormErrors, AppError> {
         return Ok(errors);
     }
     erase_user(&pool, user.id).await?;
+    forget_current_user();
     session().await?.flush().await?;
     tracing::info!(user_id = user.id, "account deleted");
     crate::redirect_local("/");

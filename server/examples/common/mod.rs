@@ -72,28 +72,39 @@ impl BenchDatabase {
     /// took the most time in PostgreSQL during the run, printed; otherwise nothing.
     #[allow(dead_code)]
     pub async fn print_statements(&self, limit: i64) -> Result<()> {
-        if !std::env::var("BENCH_PG")
-            .unwrap_or_default()
-            .contains("pg_stat_statements")
-        {
+        let rows = self.statements(limit).await?;
+        if rows.is_empty() {
             return Ok(());
         }
-        sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            .execute(&self.pool)
-            .await?;
-        let rows: Vec<(String, i64, f64, f64)> = sqlx::query_as(
-            "SELECT regexp_replace(query, '\\s+', ' ', 'g'), calls, total_exec_time, mean_exec_time
-               FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
         println!("where PostgreSQL spent its time (pg_stat_statements):");
         for (query, calls, total, mean) in rows {
             let query: String = query.chars().take(150).collect();
             println!("  {total:>9.0} ms {calls:>7} calls {mean:>7.2} ms/call  {query}");
         }
         Ok(())
+    }
+
+    /// With `BENCH_PG=shared_preload_libraries=pg_stat_statements`: the statements that
+    /// took the most time in PostgreSQL since the last reset, as (statement, calls, total
+    /// ms, mean ms); otherwise none.
+    #[allow(dead_code)]
+    pub async fn statements(&self, limit: i64) -> Result<Vec<(String, i64, f64, f64)>> {
+        if !std::env::var("BENCH_PG")
+            .unwrap_or_default()
+            .contains("pg_stat_statements")
+        {
+            return Ok(Vec::new());
+        }
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_as(
+            "SELECT regexp_replace(query, '\\s+', ' ', 'g'), calls, total_exec_time, mean_exec_time
+               FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn stop(self) -> Result<()> {
