@@ -10,6 +10,10 @@
 //! Prints a Markdown table: requests per second, p50 and p99 latency, and each page's
 //! requests per second as a share of the minimal handler's. Targets: p99 under 25 ms and
 //! at least half of the minimal handler's rate.
+//!
+//! `BENCH_ONLY=events`: the minimal handler and the pages whose name has that in it.
+//! `BENCH_PG=shared_preload_libraries=pg_stat_statements`: also each page's statements,
+//! PostgreSQL's time and calls per request.
 
 mod common;
 use common::BenchDatabase;
@@ -229,7 +233,11 @@ async fn main() -> Result<()> {
     for (name, url, cookie) in &targets {
         database.reset_statements().await?;
         let measured = run_wrk(url, *cookie, seconds)?;
-        statements.push((name.clone(), measured.requests, database.statements(8).await?));
+        statements.push((
+            name.clone(),
+            measured.requests,
+            database.statements(8).await?,
+        ));
         let base_rate = *reference.get_or_insert(measured.per_second);
         println!(
             "| {name} | {:.0} | {:.1} ms | {:.1} ms | {:.2} | {} |",

@@ -194,7 +194,9 @@ pub struct UserLookup(std::sync::Arc<std::sync::Mutex<(u64, Option<Option<Curren
 
 impl UserLookup {
     fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Option<Option<CurrentUser>>)> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -222,7 +224,7 @@ pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     // A page load's member, looked up before the render (`RequestUser`, put in the
     // request by `server/src/security.rs`), stands until something here changes it.
     let known = (version == 0)
-        .then(|| use_context::<http::request::Parts>())
+        .then(use_context::<http::request::Parts>)
         .flatten()
         .and_then(|parts| parts.extensions.get::<super::RequestUser>().cloned());
     let user = match known {
