@@ -209,7 +209,7 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
             routes,
             move || {
                 provide_context(context_pool.clone());
-                provide_context(app::accounts::ssr::UserLookup::default());
+                provide_context(app::accounts::ssr::SessionChanged::default());
                 if let Some(replica) = &context_replica {
                     provide_context(replica.clone());
                 }

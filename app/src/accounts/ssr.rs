@@ -184,60 +184,34 @@ pub async fn user_for_session(
     }
 }
 
-/// The member of one request, looked up once (a page's header and its data each ask for
-/// it; a database round trip each, a tenth of a member's page): provided afresh to every
-/// request's context by the router, and forgotten by what changes the session or the
-/// member's row in this module. Each version counts the changes, so that a lookup that
-/// started before one is not kept.
+/// Whether this request changed its session or its member (log-in, log-out, profile,
+/// password, deletion: everything in this module that does). Provided afresh to every
+/// request's context by the router; until it is set, a page load's member, looked up
+/// before the render, stands for the whole request.
 #[derive(Clone, Default)]
-pub struct UserLookup(std::sync::Arc<std::sync::Mutex<(u64, Option<Option<CurrentUser>>)>>);
+pub struct SessionChanged(std::sync::Arc<std::sync::atomic::AtomicBool>);
 
-impl UserLookup {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Option<Option<CurrentUser>>)> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// After the session or the member changed: the next [`current_user`] looks again.
+/// After the session or the member changed: [`current_user`] looks again.
 fn forget_current_user() {
-    if let Some(cache) = use_context::<UserLookup>() {
-        let mut cached = cache.lock();
-        cached.0 += 1;
-        cached.1 = None;
+    if let Some(changed) = use_context::<SessionChanged>() {
+        changed.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
 pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
-    let cache = use_context::<UserLookup>();
-    let version = match &cache {
-        Some(cache) => {
-            let cached = cache.lock();
-            if let Some(user) = &cached.1 {
-                return Ok(user.clone());
-            }
-            cached.0
-        }
-        None => 0,
-    };
     // A page load's member, looked up before the render (`RequestUser`, put in the
-    // request by `server/src/security.rs`), stands until something here changes it.
-    let known = (version == 0)
+    // request by `server/src/security.rs`): without it, a member's page looked its member
+    // up twice, a database round trip each.
+    let unchanged = use_context::<SessionChanged>()
+        .is_some_and(|changed| !changed.0.load(std::sync::atomic::Ordering::Relaxed));
+    let known = unchanged
         .then(use_context::<http::request::Parts>)
         .flatten()
         .and_then(|parts| parts.extensions.get::<super::RequestUser>().cloned());
-    let user = match known {
-        Some(super::RequestUser(user)) => user,
-        None => user_for_session(&pool()?, &session().await?).await?,
-    };
-    if let Some(cache) = cache {
-        let mut cached = cache.lock();
-        if cached.0 == version {
-            cached.1 = Some(user.clone());
-        }
+    match known {
+        Some(super::RequestUser(user)) => Ok(user),
+        None => user_for_session(&pool()?, &session().await?).await,
     }
-    Ok(user)
 }
 
 /// The logged-in member, or a 401.
