@@ -1,6 +1,6 @@
-//! "Search my notes", on the dashboard: Index's full-text search (the GIN-indexed
-//! `note_search` of each observation) over every note the member wrote, every word as a
-//! prefix, newest first.
+//! "Search my notes", on the dashboard: Index's full-text search (the GIN index
+//! `observations_note_search` over the words of every note) over every note the member
+//! wrote, every word as a prefix, newest first.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -95,7 +95,7 @@ pub mod ssr {
         type Hit = (i64, chrono::DateTime<chrono::Utc>, f64, String, i64);
         let rows: Vec<Hit> = sqlx::query_as(
             "SELECT metric_id, observed_at, value, note, count(*) OVER () FROM observations
-              WHERE user_id = $1 AND note_search @@ to_tsquery('simple', $2)
+              WHERE user_id = $1 AND note <> '' AND to_tsvector('simple', note) @@ to_tsquery('simple', $2)
               ORDER BY observed_at DESC, id DESC LIMIT $3",
         )
         .bind(user_id)

@@ -256,6 +256,77 @@ async fn a_member_deleted_during_their_roll_up_leaves_no_daily_value() {
     assert_eq!((after.written, after.removed), (0, 0));
 }
 
+/// observations have no foreign key (migration 21): a member deleted while Distill
+/// writes their batch must still leave no observation behind. The batch locks the
+/// member's row, so the deletion waits for it, and the deletion's trigger then removes
+/// what it wrote; a batch after the deletion writes nothing.
+#[tokio::test]
+async fn a_member_deleted_during_their_distill_leaves_no_observation() {
+    let app = TestApp::spawn().await;
+    let (_, bea) = app.member_in_zone("bea@example.org", "Bea", "UTC").await;
+    let mut conn = app.pool.acquire().await.unwrap();
+    let entries = (1..=9)
+        .map(|day| app::pipeline::capture::Landing {
+            idempotency_key: format!("k{day}"),
+            payload: serde_json::json!({
+                "metric": "steps", "value": 1000, "at": format!("2026-11-0{day}T12:00:00Z"),
+            }),
+        })
+        .collect();
+    app::pipeline::capture::land(&mut conn, bea, "api", entries)
+        .await
+        .unwrap();
+    drop(conn);
+    let mut distilling = app.pool.begin().await.unwrap();
+    let done = app::pipeline::distill::distill_in(&mut distilling, bea, 100, 0)
+        .await
+        .unwrap();
+    assert_eq!(done.accepted, 9);
+    let pool = app.pool.clone();
+    let deletion = tokio::spawn(async move {
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(bea)
+            .execute(&pool)
+            .await
+            .unwrap()
+            .rows_affected()
+    });
+    // The deletion waits on the member's row, locked by the batch.
+    let mut waited = false;
+    for _ in 0..200 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'
+                AND query LIKE 'DELETE FROM users%'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if waiting == 1 {
+            waited = true;
+            break;
+        }
+        assert!(
+            !deletion.is_finished(),
+            "the deletion did not wait for the batch"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(waited, "the deletion never waited for the batch");
+    distilling.commit().await.unwrap();
+    assert_eq!(deletion.await.unwrap(), 1);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM observations WHERE user_id = $1")
+        .bind(bea)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "observations outlived their member");
+    let after = app::pipeline::distill::distill(&app.pool, bea, 100, 0)
+        .await
+        .unwrap();
+    assert_eq!((after.accepted, after.refused), (0, 0));
+}
+
 /// A deterministic stream of numbers in [0, 1).
 pub(crate) struct Lcg(pub u64);
 

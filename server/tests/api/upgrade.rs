@@ -132,7 +132,8 @@ async fn an_earlier_versions_database_migrates_with_its_data_and_works() {
         "the catalogue's sleep is the same metric"
     );
     let search: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM observations WHERE note_search @@ to_tsquery('simple', 'coffee')",
+        "SELECT count(*) FROM observations
+          WHERE note <> '' AND to_tsvector('simple', note) @@ to_tsquery('simple', 'coffee')",
     )
     .fetch_one(&pool)
     .await

@@ -38,13 +38,13 @@ pub async fn metric_data(
     let lower = from_day.map(start);
     let upper = to_day.and_then(|day| day.succ_opt()).map(start);
     let search = search.trim().to_string();
-    // Full-text search over the notes (Index's GIN-indexed `note_search`): every word of
+    // Full-text search over the notes (the GIN index `observations_note_search`): every word of
     // the search, as a prefix ("walk" finds "walked").
     let pattern = prefix_query(&search);
     const FILTER: &str = "user_id = $1 AND metric_id = $2
         AND ($3::timestamptz IS NULL OR observed_at >= $3)
         AND ($4::timestamptz IS NULL OR observed_at < $4)
-        AND ($5::text IS NULL OR note_search @@ to_tsquery('simple', $5))";
+        AND ($5::text IS NULL OR (note <> '' AND to_tsvector('simple', note) @@ to_tsquery('simple', $5)))";
     let total: i64 =
         sqlx::query_scalar(&format!("SELECT count(*) FROM observations WHERE {FILTER}"))
             .bind(user.id)

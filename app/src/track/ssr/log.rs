@@ -40,7 +40,7 @@ async fn recent(
     let by_id: HashMap<i64, &MetricRow> = metrics.iter().map(|m| (m.id, m)).collect();
     let logged: Vec<(i64, f64, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
         "SELECT metric_id, value, observed_at, created_at FROM observations
-          WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 10",
+          WHERE user_id = $1 ORDER BY id DESC LIMIT 10",
     )
     .bind(user.id)
     .fetch_all(pool)
