@@ -130,11 +130,17 @@ pub async fn roll_up(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, s
 
 /// [`roll_up`] by a caller that holds the member's Index lock.
 async fn roll_up_locked(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, sqlx::Error> {
-    sqlx::query("DELETE FROM index_dirty WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
-    let (written, removed): (i64, i64) = sqlx::query_as(ROLL_UP)
+    // With no day stored there is nothing to compare with: a first roll-up inserts
+    // (a fifth cheaper for 7,300 days, measured in a scratch cluster).
+    let stored: bool = sqlx::query_scalar(
+        "WITH done AS (DELETE FROM index_dirty WHERE user_id = $1)
+         SELECT EXISTS (SELECT 1 FROM daily_values WHERE user_id = $1)",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let statement = if stored { ROLL_UP } else { ROLL_UP_FIRST };
+    let (written, removed): (i64, i64) = sqlx::query_as(statement)
         .bind(user_id)
         .fetch_one(&mut *conn)
         .await?;
@@ -225,29 +231,53 @@ macro_rules! write_differences {
     };
 }
 
+/// The member's whole history (`$1`), each observation on its local day: `member` and
+/// `dated`, for [`fresh`].
+macro_rules! whole_history {
+    () => {
+        "WITH member AS (
+             -- Locked, so that the member is not deleted under the roll-up (daily_values
+             -- has no foreign key: migration 19); no row when they were, and nothing is
+             -- written.
+             SELECT id, time_zone FROM users WHERE id = $1 FOR KEY SHARE
+         ), dated AS (
+             -- Each observation on its local day, with the day's latest value (for the
+             -- 'last' rule) from one sort of the member's rows rather than one per day.
+             SELECT o.metric_id, (o.observed_at AT TIME ZONE u.time_zone)::date AS day, o.value,
+                    first_value(o.value) OVER (
+                        PARTITION BY o.metric_id, (o.observed_at AT TIME ZONE u.time_zone)::date
+                        ORDER BY o.observed_at DESC, o.id DESC) AS latest
+               FROM member u
+               JOIN observations o ON o.user_id = u.id
+              WHERE o.user_id = $1 AND NOT o.excluded
+         )"
+    };
+}
+
 /// [`roll_up`]'s statement (`$1`: the member), public for the benchmark's query plan.
 pub const ROLL_UP: &str = concat!(
-    "WITH member AS (
-         -- Locked, so that the member is not deleted under the roll-up (daily_values
-         -- has no foreign key: migration 19); no row when they were, and nothing is
-         -- written.
-         SELECT id, time_zone FROM users WHERE id = $1 FOR KEY SHARE
-     ), dated AS (
-         -- Each observation on its local day, with the day's latest value (for the
-         -- 'last' rule) from one sort of the member's rows rather than one per day.
-         SELECT o.metric_id, (o.observed_at AT TIME ZONE u.time_zone)::date AS day, o.value,
-                first_value(o.value) OVER (
-                    PARTITION BY o.metric_id, (o.observed_at AT TIME ZONE u.time_zone)::date
-                    ORDER BY o.observed_at DESC, o.id DESC) AS latest
-           FROM member u
-           JOIN observations o ON o.user_id = u.id
-          WHERE o.user_id = $1 AND NOT o.excluded
-     ), ",
+    whole_history!(),
+    ", ",
     fresh!(),
     ", stored AS (
          SELECT metric_id, day, value, count FROM daily_values WHERE user_id = $1
      ), ",
     write_differences!()
+);
+
+/// [`roll_up`]'s statement for a member with no day stored (their first roll-up, or the
+/// first recompute): every day is new, so nothing is compared; the days are inserted
+/// in the key's order, as the grouping made them.
+pub const ROLL_UP_FIRST: &str = concat!(
+    whole_history!(),
+    ", ",
+    fresh!(),
+    ", added AS (
+         INSERT INTO daily_values (user_id, metric_id, day, value, count)
+         SELECT $1, metric_id, day, value, count FROM fresh
+         RETURNING 1
+     )
+     SELECT count(*), 0::bigint FROM added"
 );
 
 /// [`roll_up_days`]'s statement (`$1`: the member, `$2` and `$3`: the metrics and days).

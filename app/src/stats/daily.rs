@@ -256,14 +256,11 @@ pub struct Tested {
 /// Benjamini-Hochberg over the p_adj of every test made. The result is in a fixed order
 /// (a, b, lag), whatever the order of `series`.
 pub fn test_pairs(series: &BTreeMap<String, Vec<Day>>, thresholds: Thresholds) -> Vec<Tested> {
-    let lookup: BTreeMap<&str, BTreeMap<NaiveDate, f64>> = series
+    // Each series as one slot per day: a pair's days are found by index, not by a
+    // look-up per day (the same days as [`paired_days`]).
+    let lookup: BTreeMap<&str, Dense> = series
         .iter()
-        .map(|(key, days)| {
-            (
-                key.as_str(),
-                days.iter().map(|d| (d.date, d.value)).collect(),
-            )
-        })
+        .map(|(key, days)| (key.as_str(), Dense::new(days)))
         .collect();
     let mut tests: Vec<(String, String, i64, PairTest)> = Vec::new();
     let keys: Vec<&str> = lookup.keys().copied().collect();
@@ -276,10 +273,7 @@ pub fn test_pairs(series: &BTreeMap<String, Vec<Day>>, thresholds: Thresholds) -
                 if lag == 0 && j < i {
                     continue;
                 }
-                let (xs, ys): (Vec<f64>, Vec<f64>) = paired_days(&lookup[a], &lookup[b], lag)
-                    .into_iter()
-                    .map(|(_, x, y)| (x, y))
-                    .unzip();
+                let (xs, ys) = lookup[a].paired(&lookup[b], lag);
                 if xs.len() < MIN_PAIR_DAYS {
                     continue;
                 }
@@ -308,6 +302,55 @@ pub fn test_pairs(series: &BTreeMap<String, Vec<Day>>, thresholds: Thresholds) -
             q,
         })
         .collect()
+}
+
+/// A series as one slot per day, from its first day to its last.
+struct Dense {
+    start: NaiveDate,
+    values: Vec<Option<f64>>,
+}
+
+impl Dense {
+    fn new(days: &[Day]) -> Self {
+        let Some(start) = days.iter().map(|d| d.date).min() else {
+            return Self {
+                start: NaiveDate::MIN,
+                values: Vec::new(),
+            };
+        };
+        let mut values = Vec::new();
+        for day in days {
+            let slot = (day.date - start).num_days() as usize;
+            if slot >= values.len() {
+                values.resize(slot + 1, None);
+            }
+            // A date given twice: the last one counts, as in a map built from the days.
+            values[slot] = Some(day.value);
+        }
+        Self { start, values }
+    }
+
+    /// [`paired_days`]'s values: on each day d (oldest first) with a value here and one
+    /// in `other` on day d + `lag`, both.
+    fn paired(&self, other: &Dense, lag: i64) -> (Vec<f64>, Vec<f64>) {
+        let mut xs = Vec::with_capacity(self.values.len());
+        let mut ys = Vec::with_capacity(self.values.len());
+        if other.values.is_empty() {
+            return (xs, ys);
+        }
+        // Slot i here is slot i + shift in `other`.
+        let shift = (self.start - other.start).num_days() + lag;
+        for (i, x) in self.values.iter().enumerate() {
+            let (Some(x), Ok(j)) = (x, usize::try_from(i as i64 + shift)) else {
+                continue;
+            };
+            if let Some(Some(y)) = other.values.get(j) {
+                xs.push(*x);
+                ys.push(*y);
+            }
+        }
+        (xs, ys)
+    }
 }
 
 /// The days d on which `a` has a value and `b` has one on day d + `lag`: (d, a, b),
@@ -642,6 +685,42 @@ mod tests {
             .find(|t| t.a == "b" && t.b == "a" && t.lag_days == 2)
             .unwrap();
         assert!(reverse.pearson_r.abs() < 0.9);
+    }
+
+    #[test]
+    fn pairing_by_slot_finds_the_days_that_paired_days_finds() {
+        let a = series(
+            "2026-01-03",
+            &[Some(1.0), None, Some(3.0), Some(4.0), None, Some(6.0)],
+        );
+        let b = series(
+            "2026-01-01",
+            &[
+                Some(9.0),
+                Some(8.0),
+                None,
+                Some(7.0),
+                Some(6.0),
+                None,
+                Some(5.0),
+                Some(4.0),
+            ],
+        );
+        let map = |days: &[Day]| -> BTreeMap<NaiveDate, f64> {
+            days.iter().map(|d| (d.date, d.value)).collect()
+        };
+        for (x, y) in [(&a, &b), (&b, &a), (&a, &a)] {
+            for lag in 0..=MAX_LAG + 3 {
+                let want: (Vec<f64>, Vec<f64>) = paired_days(&map(x), &map(y), lag)
+                    .into_iter()
+                    .map(|(_, p, q)| (p, q))
+                    .unzip();
+                assert_eq!(Dense::new(x).paired(&Dense::new(y), lag), want, "lag {lag}");
+            }
+        }
+        let none = Dense::new(&[]);
+        assert_eq!(none.paired(&Dense::new(&a), 0), (vec![], vec![]));
+        assert_eq!(Dense::new(&a).paired(&none, 1), (vec![], vec![]));
     }
 
     #[test]

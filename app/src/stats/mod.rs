@@ -117,7 +117,8 @@ pub const OUTLIER_Z: f64 = 3.5;
 /// Ranks from 1, ties given the mean of their ranks (`scipy.stats.rankdata`).
 pub fn ranks(values: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
+    // Unstable: equal values share one rank whatever their order.
+    order.sort_unstable_by(|&i, &j| values[i].total_cmp(&values[j]));
     let mut ranks = vec![0.0; values.len()];
     let mut start = 0;
     while start < order.len() {
