@@ -189,6 +189,44 @@ async fn a_day_runs_midnight_to_midnight_in_the_members_zone_across_daylight_sav
     );
 }
 
+/// Deletes the member in a task of its own and returns it once the deletion is seen
+/// waiting on a lock (held by `holder`, which the caller then ends); fails if it
+/// finishes first or never waits. The task returns the rows deleted.
+async fn delete_member_waiting(
+    app: &TestApp,
+    user_id: i64,
+    holder: &str,
+) -> tokio::task::JoinHandle<u64> {
+    let pool = app.pool.clone();
+    let deletion = tokio::spawn(async move {
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(user_id)
+            .execute(&pool)
+            .await
+            .unwrap()
+            .rows_affected()
+    });
+    for _ in 0..200 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'
+                AND query LIKE 'DELETE FROM users%'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if waiting == 1 {
+            return deletion;
+        }
+        assert!(
+            !deletion.is_finished(),
+            "the deletion did not wait for {holder}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the deletion never waited for {holder}");
+}
+
 /// daily_values has no foreign key (migration 19): a member deleted while their roll-up
 /// runs must still leave no daily value behind. The roll-up locks the member's row, so
 /// the deletion waits for it, and the deletion's trigger then removes what it wrote.
@@ -211,37 +249,8 @@ async fn a_member_deleted_during_their_roll_up_leaves_no_daily_value() {
         .await
         .unwrap();
     assert_eq!(done.written, 9);
-    let pool = app.pool.clone();
-    let deletion = tokio::spawn(async move {
-        sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(bea)
-            .execute(&pool)
-            .await
-            .unwrap()
-            .rows_affected()
-    });
     // The deletion waits on the member's row, locked by the roll-up.
-    let mut waited = false;
-    for _ in 0..200 {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock'
-                AND query LIKE 'DELETE FROM users%'",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-        if waiting == 1 {
-            waited = true;
-            break;
-        }
-        assert!(
-            !deletion.is_finished(),
-            "the deletion did not wait for the roll-up"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(waited, "the deletion never waited for the roll-up");
+    let deletion = delete_member_waiting(&app, bea, "the roll-up").await;
     rolling.commit().await.unwrap();
     assert_eq!(deletion.await.unwrap(), 1);
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM daily_values WHERE user_id = $1")
@@ -282,37 +291,8 @@ async fn a_member_deleted_during_their_distill_leaves_no_observation() {
         .await
         .unwrap();
     assert_eq!(done.accepted, 9);
-    let pool = app.pool.clone();
-    let deletion = tokio::spawn(async move {
-        sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(bea)
-            .execute(&pool)
-            .await
-            .unwrap()
-            .rows_affected()
-    });
     // The deletion waits on the member's row, locked by the batch.
-    let mut waited = false;
-    for _ in 0..200 {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock'
-                AND query LIKE 'DELETE FROM users%'",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-        if waiting == 1 {
-            waited = true;
-            break;
-        }
-        assert!(
-            !deletion.is_finished(),
-            "the deletion did not wait for the batch"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(waited, "the deletion never waited for the batch");
+    let deletion = delete_member_waiting(&app, bea, "the batch").await;
     distilling.commit().await.unwrap();
     assert_eq!(deletion.await.unwrap(), 1);
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM observations WHERE user_id = $1")
