@@ -93,11 +93,12 @@ pub mod ssr {
         };
         // The newest hits and, in the same scan, how many matched in all.
         type Hit = (i64, chrono::DateTime<chrono::Utc>, f64, String, i64);
-        let rows: Vec<Hit> = sqlx::query_as(
+        let rows: Vec<Hit> = sqlx::query_as(concat!(
             "SELECT metric_id, observed_at, value, note, count(*) OVER () FROM observations
-              WHERE user_id = $1 AND note <> '' AND to_tsvector('simple', note) @@ to_tsquery('simple', $2)
-              ORDER BY observed_at DESC, id DESC LIMIT $3",
-        )
+              WHERE user_id = $1 AND ",
+            crate::track::ssr::note_matches!("$2"),
+            " ORDER BY observed_at DESC, id DESC LIMIT $3"
+        ))
         .bind(user_id)
         .bind(&pattern)
         .bind(NOTE_HITS)

@@ -38,13 +38,17 @@ pub async fn metric_data(
     let lower = from_day.map(start);
     let upper = to_day.and_then(|day| day.succ_opt()).map(start);
     let search = search.trim().to_string();
-    // Full-text search over the notes (the GIN index `observations_note_search`): every word of
-    // the search, as a prefix ("walk" finds "walked").
+    // Full-text search over the notes (`note_matches!`): every word of the search, as a
+    // prefix ("walk" finds "walked").
     let pattern = prefix_query(&search);
-    const FILTER: &str = "user_id = $1 AND metric_id = $2
+    const FILTER: &str = concat!(
+        "user_id = $1 AND metric_id = $2
         AND ($3::timestamptz IS NULL OR observed_at >= $3)
         AND ($4::timestamptz IS NULL OR observed_at < $4)
-        AND ($5::text IS NULL OR (note <> '' AND to_tsvector('simple', note) @@ to_tsquery('simple', $5)))";
+        AND ($5::text IS NULL OR ",
+        note_matches!("$5"),
+        ")"
+    );
     let total: i64 =
         sqlx::query_scalar(&format!("SELECT count(*) FROM observations WHERE {FILTER}"))
             .bind(user.id)
@@ -383,6 +387,20 @@ pub async fn delete_entry(id: i64) -> Result<(), AppError> {
     tx.commit().await?;
     Ok(())
 }
+
+/// SQL that an observation's note matches the tsquery in the parameter `$n` (say
+/// `note_matches!("$5")`): written as the expression and predicate of the index
+/// `observations_note_search` (migration 22), so that the planner can use it.
+macro_rules! note_matches {
+    ($parameter:literal) => {
+        concat!(
+            "(note <> '' AND to_tsvector('simple', note) @@ to_tsquery('simple', ",
+            $parameter,
+            "))"
+        )
+    };
+}
+pub(crate) use note_matches;
 
 /// A search box's words as a prefix tsquery (`walk:* & hill:*`): letters and digits
 /// only, so that nothing typed is read as query syntax. `None` without a word.
