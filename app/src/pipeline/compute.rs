@@ -239,7 +239,7 @@ impl Compute {
             return Ok(());
         }
         let results = inputs.compute();
-        store(&mut tx, self.user_id, &inputs, &results).await?;
+        store(&mut tx, self.user_id, &inputs, &hash, &results).await?;
         // The groups this member shares with publish their next snapshot on the hour.
         group::schedule_for_member(&mut tx, self.user_id).await?;
         tx.commit().await?;
@@ -267,12 +267,17 @@ pub async fn read_inputs(
     let Some(as_of) = today else {
         return Ok(None);
     };
-    // The days in the primary key's order (no sort), and the facts of the member's
-    // metrics apart: one row per metric rather than its name and units on every day.
-    let days: Vec<(i64, NaiveDate, f64, i32)> = sqlx::query_as(
-        "SELECT metric_id, day, value, count FROM daily_values
-          WHERE user_id = $1 AND day <= $2
-          ORDER BY metric_id, day",
+    // One row per metric, its days as arrays (read in the primary key's order: no sort;
+    // a row per day cost as much again to send and decode), and the facts of the
+    // member's metrics apart.
+    /// metric id; its days, values and counts in date order
+    type Series = (i64, Vec<NaiveDate>, Vec<f64>, Vec<i32>);
+    let by_metric: Vec<Series> = sqlx::query_as(
+        "SELECT metric_id, array_agg(day), array_agg(value), array_agg(count)
+           FROM (SELECT metric_id, day, value, count FROM daily_values
+                  WHERE user_id = $1 AND day <= $2
+                  ORDER BY metric_id, day) d
+          GROUP BY metric_id",
     )
     .bind(user_id)
     .bind(as_of)
@@ -289,11 +294,7 @@ pub async fn read_inputs(
           ORDER BY m.key, m.owner_id NULLS FIRST, m.id",
     )
     .bind(user_id)
-    .bind({
-        let mut ids: Vec<i64> = days.iter().map(|d| d.0).collect();
-        ids.dedup();
-        ids
-    })
+    .bind(by_metric.iter().map(|d| d.0).collect::<Vec<i64>>())
     .fetch_all(&mut *conn)
     .await?;
     let mut metrics: BTreeMap<String, MetricFacts> = BTreeMap::new();
@@ -309,13 +310,21 @@ pub async fn read_inputs(
             kind,
         });
     }
-    let mut by_metric: HashMap<i64, Vec<Day>> = HashMap::new();
-    for (metric_id, date, value, count) in days {
-        by_metric
-            .entry(metric_id)
-            .or_default()
-            .push(Day { date, value, count });
-    }
+    let mut by_metric: HashMap<i64, Vec<Day>> = by_metric
+        .into_iter()
+        .map(|(metric_id, dates, values, counts)| {
+            let mut days: Vec<Day> = dates
+                .into_iter()
+                .zip(values)
+                .zip(counts)
+                .map(|((date, value), count)| Day { date, value, count })
+                .collect();
+            // Aggregated from the ordered rows they are in date order; the sort only
+            // checks it (one pass over sorted days).
+            days.sort_by_key(|d| d.date);
+            (metric_id, days)
+        })
+        .collect();
     let mut series: BTreeMap<String, Vec<Day>> = metrics
         .iter()
         .filter_map(|(key, facts)| Some((key.clone(), by_metric.remove(&facts.id)?)))
@@ -381,11 +390,13 @@ pub async fn meetup_days(
     Ok(Some(days))
 }
 
-/// Writes a compute's results in place of the last ones, with their provenance.
+/// Writes a compute's results in place of the last ones, with their provenance
+/// (`inputs_hash`: `inputs.hash()`, which the caller has already computed).
 async fn store(
     conn: &mut PgConnection,
     user_id: i64,
     inputs: &Inputs,
+    inputs_hash: &str,
     results: &Results,
 ) -> Result<(), sqlx::Error> {
     let nudges: Vec<serde_json::Value> = results
@@ -408,7 +419,7 @@ async fn store(
     )
     .bind(user_id)
     .bind(inputs.as_of)
-    .bind(inputs.hash())
+    .bind(inputs_hash)
     .bind(CODE_VERSION)
     .bind(serde_json::Value::Array(nudges))
     .execute(&mut *conn)

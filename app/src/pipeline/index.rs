@@ -180,12 +180,14 @@ macro_rules! fresh {
              SELECT a.metric_id, a.day,
                     CASE m.aggregate
                         WHEN 'sum'  THEN a.total
-                        WHEN 'mean' THEN a.mean
+                        -- The mean as avg() computes it (the sum over the count),
+                        -- without the sum of squares that avg() keeps for a variance.
+                        WHEN 'mean' THEN a.total / a.count
                         WHEN 'max'  THEN a.top
                         ELSE a.latest
                     END AS value,
                     a.count
-               FROM (SELECT l.metric_id, l.day, sum(l.value) AS total, avg(l.value) AS mean,
+               FROM (SELECT l.metric_id, l.day, sum(l.value) AS total,
                             max(l.value) AS top, max(l.latest) AS latest,
                             count(*)::int AS count
                        FROM dated l

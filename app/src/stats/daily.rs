@@ -5,7 +5,9 @@
 //! Pure, like the rest of `stats`: the pipeline's Compute stage runs it over what Index
 //! stored, and the browser runs it again over a brushed date range.
 
-use super::{benjamini_hochberg, linregress, mean, pair_test, PairTest, Regression};
+use super::{
+    benjamini_hochberg, linregress, mean, pair_test_ranked, ranks_in_order, PairTest, Regression,
+};
 use chrono::{Datelike, NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -273,11 +275,12 @@ pub fn test_pairs(series: &BTreeMap<String, Vec<Day>>, thresholds: Thresholds) -
                 if lag == 0 && j < i {
                     continue;
                 }
-                let (xs, ys) = lookup[a].paired(&lookup[b], lag);
-                if xs.len() < MIN_PAIR_DAYS {
+                let pairing = lookup[a].pairing(&lookup[b], lag);
+                if pairing.xs.len() < MIN_PAIR_DAYS {
                     continue;
                 }
-                if let Some(test) = pair_test(&xs, &ys) {
+                let (x_ranks, y_ranks) = pairing.ranks(&lookup[a], &lookup[b]);
+                if let Some(test) = pair_test_ranked(&pairing.xs, &pairing.ys, &x_ranks, &y_ranks) {
                     tests.push((a.to_string(), b.to_string(), lag, test));
                 }
             }
@@ -308,6 +311,9 @@ pub fn test_pairs(series: &BTreeMap<String, Vec<Day>>, thresholds: Thresholds) -
 struct Dense {
     start: NaiveDate,
     values: Vec<Option<f64>>,
+    /// The slots that have a value, by ascending value: the ranks of any pairing of the
+    /// series in one pass, without a sort per test.
+    order: Vec<usize>,
 }
 
 impl Dense {
@@ -316,6 +322,7 @@ impl Dense {
             return Self {
                 start: NaiveDate::MIN,
                 values: Vec::new(),
+                order: Vec::new(),
             };
         };
         let mut values = Vec::new();
@@ -327,29 +334,75 @@ impl Dense {
             // A date given twice: the last one counts, as in a map built from the days.
             values[slot] = Some(day.value);
         }
-        Self { start, values }
+        let mut order: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_some()).collect();
+        order.sort_unstable_by(|&i, &j| {
+            let value = |slot: usize| values[slot].unwrap_or_default();
+            value(i).total_cmp(&value(j))
+        });
+        Self {
+            start,
+            values,
+            order,
+        }
     }
 
     /// [`paired_days`]'s values: on each day d (oldest first) with a value here and one
     /// in `other` on day d + `lag`, both.
+    #[cfg(test)]
     fn paired(&self, other: &Dense, lag: i64) -> (Vec<f64>, Vec<f64>) {
-        let mut xs = Vec::with_capacity(self.values.len());
-        let mut ys = Vec::with_capacity(self.values.len());
-        if other.values.is_empty() {
-            return (xs, ys);
-        }
+        let pairing = self.pairing(other, lag);
+        (pairing.xs, pairing.ys)
+    }
+
+    /// [`Self::paired`], with where each pair came from.
+    fn pairing(&self, other: &Dense, lag: i64) -> Pairing {
         // Slot i here is slot i + shift in `other`.
         let shift = (self.start - other.start).num_days() + lag;
+        let mut pairing = Pairing {
+            xs: Vec::with_capacity(self.values.len()),
+            ys: Vec::with_capacity(self.values.len()),
+            shift,
+            place: vec![None; self.values.len()],
+        };
         for (i, x) in self.values.iter().enumerate() {
             let (Some(x), Ok(j)) = (x, usize::try_from(i as i64 + shift)) else {
                 continue;
             };
             if let Some(Some(y)) = other.values.get(j) {
-                xs.push(*x);
-                ys.push(*y);
+                pairing.place[i] = Some(pairing.xs.len());
+                pairing.xs.push(*x);
+                pairing.ys.push(*y);
             }
         }
-        (xs, ys)
+        pairing
+    }
+}
+
+/// Two series paired at a lag ([`Dense::pairing`]).
+struct Pairing {
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    /// Slot i of the first series is slot i + shift of the second.
+    shift: i64,
+    /// For each slot of the first series, its pair's place in `xs` and `ys`.
+    place: Vec<Option<usize>>,
+}
+
+impl Pairing {
+    /// The ranks of `xs` and of `ys` (as [`crate::stats::ranks`] gives them), from each
+    /// series' order: a pass over each, no sort.
+    fn ranks(&self, first: &Dense, second: &Dense) -> (Vec<f64>, Vec<f64>) {
+        let place = |slot: i64| -> Option<usize> { *self.place.get(usize::try_from(slot).ok()?)? };
+        let n = self.xs.len();
+        let x = first
+            .order
+            .iter()
+            .filter_map(|&slot| place(slot as i64).map(|k| (k, self.xs[k])));
+        let y = second
+            .order
+            .iter()
+            .filter_map(|&slot| place(slot as i64 - self.shift).map(|k| (k, self.ys[k])));
+        (ranks_in_order(n, x), ranks_in_order(n, y))
     }
 }
 
@@ -721,6 +774,52 @@ mod tests {
         let none = Dense::new(&[]);
         assert_eq!(none.paired(&Dense::new(&a), 0), (vec![], vec![]));
         assert_eq!(Dense::new(&a).paired(&none, 1), (vec![], vec![]));
+    }
+
+    #[test]
+    fn ranks_from_the_series_order_are_the_ranks_of_the_pairing() {
+        // Ties within a series, ties across the two, gaps, and series that start apart.
+        let a = series(
+            "2026-01-02",
+            &[
+                Some(2.0),
+                Some(2.0),
+                None,
+                Some(5.0),
+                Some(1.0),
+                Some(2.0),
+                Some(-0.0),
+                Some(0.0),
+                Some(5.0),
+            ],
+        );
+        let b = series(
+            "2026-01-01",
+            &[
+                Some(3.0),
+                None,
+                Some(3.0),
+                Some(3.0),
+                Some(1.0),
+                Some(7.0),
+                Some(2.0),
+                None,
+                Some(3.0),
+                Some(1.0),
+                Some(9.0),
+            ],
+        );
+        for (x, y) in [(&a, &b), (&b, &a), (&a, &a)] {
+            let (x, y) = (Dense::new(x), Dense::new(y));
+            for lag in 0..=MAX_LAG + 3 {
+                let pairing = x.pairing(&y, lag);
+                let want = (
+                    crate::stats::ranks(&pairing.xs),
+                    crate::stats::ranks(&pairing.ys),
+                );
+                assert_eq!(pairing.ranks(&x, &y), want, "lag {lag}");
+            }
+        }
     }
 
     #[test]

@@ -119,20 +119,32 @@ pub fn ranks(values: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..values.len()).collect();
     // Unstable: equal values share one rank whatever their order.
     order.sort_unstable_by(|&i, &j| values[i].total_cmp(&values[j]));
-    let mut ranks = vec![0.0; values.len()];
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start + 1;
-        while end < order.len() && values[order[end]] == values[order[start]] {
-            end += 1;
-        }
-        // Positions start..end hold ranks start+1 ..= end.
-        let rank = (start + 1 + end) as f64 / 2.0;
-        for &i in &order[start..end] {
+    ranks_in_order(values.len(), order.into_iter().map(|i| (i, values[i])))
+}
+
+/// Ranks of `len` values given as (position, value) in ascending order of value, every
+/// position once: [`ranks`] without the sort, for a caller that has the order.
+pub fn ranks_in_order(len: usize, sorted: impl Iterator<Item = (usize, f64)>) -> Vec<f64> {
+    let mut ranks = vec![0.0; len];
+    // The run of equal values so far: its positions and where it starts in the order.
+    let mut run: Vec<usize> = Vec::new();
+    let (mut run_value, mut run_start) = (f64::NAN, 0);
+    fn close(run: &mut Vec<usize>, start: usize, ranks: &mut [f64]) {
+        // Places start..start+len hold ranks start+1 ..= start+len.
+        let rank = (2 * start + 1 + run.len()) as f64 / 2.0;
+        for &i in run.iter() {
             ranks[i] = rank;
         }
-        start = end;
+        run.clear();
     }
+    for (seen, (i, value)) in sorted.enumerate() {
+        if run.is_empty() || value != run_value {
+            close(&mut run, run_start, &mut ranks);
+            (run_value, run_start) = (value, seen);
+        }
+        run.push(i);
+    }
+    close(&mut run, run_start, &mut ranks);
     ranks
 }
 
@@ -241,11 +253,20 @@ fn pearson_r(x: &[f64], y: &[f64]) -> Option<f64> {
 /// Spearman's rank correlation and its two-sided p (`scipy.stats.spearmanr`: Pearson's r
 /// of the ranks, the t-test on n − 2 degrees of freedom).
 pub fn spearman(x: &[f64], y: &[f64]) -> Option<Correlation> {
+    if x.len() != y.len() {
+        return None;
+    }
+    spearman_of_ranks(&ranks(x), &ranks(y))
+}
+
+/// [`spearman`] from the ranks of both series (as [`ranks`] gives them), for a caller
+/// that has them already.
+pub fn spearman_of_ranks(x: &[f64], y: &[f64]) -> Option<Correlation> {
     let n = x.len();
     if n != y.len() || n < 3 {
         return None;
     }
-    let r = pearson_r(&ranks(x), &ranks(y))?;
+    let r = pearson_r(x, y)?;
     Some(Correlation {
         n,
         r,
@@ -295,8 +316,21 @@ pub struct PairTest {
 /// Tests `a` against `b`, two series of equal length in date order. `None` when a
 /// coefficient is undefined (fewer than 3 pairs, a constant series).
 pub fn pair_test(a: &[f64], b: &[f64]) -> Option<PairTest> {
+    if a.len() != b.len() {
+        return None;
+    }
+    pair_test_ranked(a, b, &ranks(a), &ranks(b))
+}
+
+/// [`pair_test`] given the ranks of `a` and `b` too (as [`ranks`] gives them).
+pub fn pair_test_ranked(
+    a: &[f64],
+    b: &[f64],
+    a_ranks: &[f64],
+    b_ranks: &[f64],
+) -> Option<PairTest> {
     let pearson = pearson(a, b)?;
-    let spearman = spearman(a, b)?;
+    let spearman = spearman_of_ranks(a_ranks, b_ranks)?;
     let acf_a = lag1_autocorrelation(a)?;
     let acf_b = lag1_autocorrelation(b)?;
     let n_eff = effective_n(pearson.n, acf_a, acf_b);
