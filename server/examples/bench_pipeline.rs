@@ -159,7 +159,7 @@ async fn main() -> Result<()> {
         );
         // And as the first recompute runs it: no day stored yet (rolled back).
         let mut tx = pool.begin().await?;
-        sqlx::query("DELETE FROM daily_values WHERE user_id = 1")
+        sqlx::query("DELETE FROM daily_months WHERE user_id = 1")
             .execute(&mut *tx)
             .await?;
         let explain = format!(

@@ -209,48 +209,73 @@ impl Compute {
 
     async fn run_inner(self, pool: &PgPool, in_place_of_queued: bool) -> Result<(), sqlx::Error> {
         let mut tx = pool.begin().await?;
-        // One compute per member at a time: the later one waits and writes last.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('compute'), $1::int)")
-            .bind(self.user_id as i32)
-            .execute(&mut *tx)
-            .await?;
+        lock(&mut tx, self.user_id).await?;
         if in_place_of_queued {
             crate::jobs::take_pending(&mut tx, &self).await?;
         }
-        let Some(inputs) = read_inputs(&mut tx, self.user_id, thresholds()).await? else {
-            return Ok(()); // the member is gone
-        };
-        // Nothing changed since the last compute (same inputs, same code): the stored
-        // results are these results; only the time they were confirmed moves.
-        let hash = inputs.hash();
-        let unchanged = sqlx::query(
-            "UPDATE member_computes SET computed_at = now()
-              WHERE user_id = $1 AND inputs_hash = $2 AND code_version = $3",
-        )
-        .bind(self.user_id)
-        .bind(&hash)
-        .bind(CODE_VERSION)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if unchanged {
-            tx.commit().await?;
-            return Ok(());
-        }
-        let results = inputs.compute();
-        store(&mut tx, self.user_id, &inputs, &hash, &results).await?;
-        // The groups this member shares with publish their next snapshot on the hour.
-        group::schedule_for_member(&mut tx, self.user_id).await?;
-        tx.commit().await?;
-        tracing::debug!(
-            user_id = self.user_id,
-            tests = results.tests.len(),
-            shown = results.tests.iter().filter(|t| t.shown).count(),
-            "computed"
-        );
-        Ok(())
+        compute(&mut tx, self.user_id).await?;
+        tx.commit().await
     }
+}
+
+/// One compute per member at a time: the later one waits and writes last. Held until
+/// the transaction ends (and taken again by the same transaction at no cost).
+async fn lock(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('compute'), $1::int)")
+        .bind(user_id as i32)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Computes the member's results and stores them, unless their inputs are those of the
+/// last compute (then only its time moves). Returns whether they were computed (false
+/// also for a member who is gone). Call it in a transaction: it takes the member's
+/// Compute lock and a lock on their row until the end of it.
+pub async fn compute(conn: &mut PgConnection, user_id: i64) -> Result<bool, sqlx::Error> {
+    lock(conn, user_id).await?;
+    // The member's row, locked (pair_tests has no foreign key: migration 26): a deletion
+    // waits for this compute, and its trigger then removes what it wrote; after it there
+    // is no row, and nothing is written.
+    let member: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE id = $1 FOR KEY SHARE")
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if member.is_none() {
+        return Ok(false);
+    }
+    let Some(inputs) = read_inputs(conn, user_id, thresholds()).await? else {
+        return Ok(false);
+    };
+    // Nothing changed since the last compute (same inputs, same code): the stored
+    // results are these results; only the time they were confirmed moves.
+    let hash = inputs.hash();
+    let unchanged = sqlx::query(
+        "UPDATE member_computes SET computed_at = now()
+          WHERE user_id = $1 AND inputs_hash = $2 AND code_version = $3",
+    )
+    .bind(user_id)
+    .bind(&hash)
+    .bind(CODE_VERSION)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if unchanged {
+        return Ok(false);
+    }
+    let results = inputs.compute();
+    store(conn, user_id, &inputs, &hash, &results).await?;
+    // The groups this member shares with publish their next snapshot on the hour.
+    group::schedule_for_member(conn, user_id).await?;
+    tracing::debug!(
+        user_id,
+        tests = results.tests.len(),
+        shown = results.tests.iter().filter(|t| t.shown).count(),
+        "computed"
+    );
+    Ok(true)
 }
 
 /// Reads a member's inputs as of their today. `None` when the member does not exist.
@@ -267,22 +292,35 @@ pub async fn read_inputs(
     let Some(as_of) = today else {
         return Ok(None);
     };
-    // One row per metric, its days as arrays (read in the primary key's order: no sort;
-    // a row per day cost as much again to send and decode), and the facts of the
-    // member's metrics apart.
-    /// metric id; its days, values and counts in date order
-    type Series = (i64, Vec<NaiveDate>, Vec<f64>, Vec<i32>);
-    let by_metric: Vec<Series> = sqlx::query_as(
-        "SELECT metric_id, array_agg(day), array_agg(value), array_agg(count)
-           FROM (SELECT metric_id, day, value, count FROM daily_values
-                  WHERE user_id = $1 AND day <= $2
-                  ORDER BY metric_id, day) d
-          GROUP BY metric_id",
+    // The member's days as stored, one row per metric and month (daily_months, in the
+    // primary key's order: no sort), and the facts of the member's metrics apart.
+    /// metric id, the month's first day, its days of the month, values and counts
+    type Month = (i64, NaiveDate, Vec<i16>, Vec<f64>, Vec<i32>);
+    let months: Vec<Month> = sqlx::query_as(
+        "SELECT metric_id, month, days, day_values, day_counts FROM daily_months
+          WHERE user_id = $1 AND month <= $2
+          ORDER BY metric_id, month",
     )
     .bind(user_id)
     .bind(as_of)
     .fetch_all(&mut *conn)
     .await?;
+    let mut by_metric: HashMap<i64, Vec<Day>> = HashMap::new();
+    for (metric_id, month, slots, values, counts) in months {
+        let days = by_metric.entry(metric_id).or_default();
+        for ((slot, value), count) in slots.into_iter().zip(values).zip(counts) {
+            let date = month + TimeDelta::days(i64::from(slot) - 1);
+            if date <= as_of {
+                days.push(Day { date, value, count });
+            }
+        }
+    }
+    // A metric whose days are all after today has none yet.
+    by_metric.retain(|_, days| !days.is_empty());
+    // Read in date order, so the sort only checks it (one pass over sorted days).
+    for days in by_metric.values_mut() {
+        days.sort_by_key(|d| d.date);
+    }
     /// key, metric id, name, goal, unit, display unit, kind
     type Facts = (String, i64, String, Option<f64>, String, String, String);
     let facts: Vec<Facts> = sqlx::query_as(
@@ -294,7 +332,7 @@ pub async fn read_inputs(
           ORDER BY m.key, m.owner_id NULLS FIRST, m.id",
     )
     .bind(user_id)
-    .bind(by_metric.iter().map(|d| d.0).collect::<Vec<i64>>())
+    .bind(by_metric.keys().copied().collect::<Vec<i64>>())
     .fetch_all(&mut *conn)
     .await?;
     let mut metrics: BTreeMap<String, MetricFacts> = BTreeMap::new();
@@ -310,21 +348,6 @@ pub async fn read_inputs(
             kind,
         });
     }
-    let mut by_metric: HashMap<i64, Vec<Day>> = by_metric
-        .into_iter()
-        .map(|(metric_id, dates, values, counts)| {
-            let mut days: Vec<Day> = dates
-                .into_iter()
-                .zip(values)
-                .zip(counts)
-                .map(|((date, value), count)| Day { date, value, count })
-                .collect();
-            // Aggregated from the ordered rows they are in date order; the sort only
-            // checks it (one pass over sorted days).
-            days.sort_by_key(|d| d.date);
-            (metric_id, days)
-        })
-        .collect();
     let mut series: BTreeMap<String, Vec<Day>> = metrics
         .iter()
         .filter_map(|(key, facts)| Some((key.clone(), by_metric.remove(&facts.id)?)))

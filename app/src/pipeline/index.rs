@@ -5,8 +5,10 @@
 //! The job re-aggregates the days whose observations changed since its last run (a
 //! to-do list, `index_dirty`, that triggers on `observations` write, so that no path
 //! that changes an observation can forget it), or the member's whole history when their
-//! time zone or a metric's day rule changed; one set-based statement either way, writing
-//! only the days whose value changed, and it enqueues Compute in the same transaction. A day is `(observed_at AT TIME ZONE zone)::date`:
+//! time zone or a metric's day rule changed; one set-based statement either way,
+//! rewriting only the months (`daily_months`, one row per metric and month, which the
+//! `daily_values` view reads as days) with a day whose value changed, and it enqueues
+//! Compute in the same transaction. A day is `(observed_at AT TIME ZONE zone)::date`:
 //! PostgreSQL's time zone database makes the days around daylight-saving changes 23 and
 //! 25 hours long.
 
@@ -119,9 +121,9 @@ pub async fn enqueue(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::
 
 /// The member's daily values, rebuilt from their whole history in one statement: the
 /// fresh roll-up is compared with the stored days by one hash join (not a lookup per
-/// day), and only the differences are written: new days inserted, changed ones updated,
-/// days with no observation left removed. Over an unchanged history (the nightly
-/// recompute) it reads and writes nothing else. The member's to-do list is done with it.
+/// day), and only the months with a difference are rewritten (new days, changed ones,
+/// days with no observation left). Over an unchanged history (the nightly recompute) it
+/// reads and writes nothing else. The member's to-do list is done with it.
 /// Call it in a transaction: it takes the member's Index lock until the end of it.
 pub async fn roll_up(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, sqlx::Error> {
     lock(conn, user_id).await?;
@@ -131,10 +133,10 @@ pub async fn roll_up(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, s
 /// [`roll_up`] by a caller that holds the member's Index lock.
 async fn roll_up_locked(conn: &mut PgConnection, user_id: i64) -> Result<Indexed, sqlx::Error> {
     // With no day stored there is nothing to compare with: a first roll-up inserts
-    // (a fifth cheaper for 7,300 days, measured in a scratch cluster).
+    // its months (a fifth cheaper for 7,300 days, measured in a scratch cluster).
     let stored: bool = sqlx::query_scalar(
         "WITH done AS (DELETE FROM index_dirty WHERE user_id = $1)
-         SELECT EXISTS (SELECT 1 FROM daily_values WHERE user_id = $1)",
+         SELECT EXISTS (SELECT 1 FROM daily_months WHERE user_id = $1)",
     )
     .bind(user_id)
     .fetch_one(&mut *conn)
@@ -197,39 +199,75 @@ macro_rules! fresh {
     };
 }
 
-/// `fresh` against `stored`: only the differences written.
+/// `days` (a relation of `metric_id, day, value, count`) packed as daily_months stores
+/// them: one row per metric and month, the month's days (of the month), values and
+/// counts as arrays in day order.
+macro_rules! packed {
+    ($days:literal) => {
+        concat!(
+            "SELECT metric_id, month, array_agg(slot ORDER BY slot) AS days,
+                    array_agg(value ORDER BY slot) AS day_values,
+                    array_agg(count ORDER BY slot) AS day_counts
+               FROM (SELECT metric_id, first_of_month(day) AS month,
+                            extract(day FROM day)::smallint AS slot, value, count
+                       FROM ",
+            $days,
+            ") d
+              GROUP BY metric_id, month"
+        )
+    };
+}
+
+/// `fresh` against `stored` (days, compared one by one), and only the months with a
+/// difference rewritten: each one's unchanged days and its new and changed ones, or the
+/// month removed when none is left. Returns the days written (new or changed) and
+/// removed.
 macro_rules! write_differences {
     () => {
-        "diff AS (
-             SELECT coalesce(f.metric_id, s.metric_id) AS metric_id,
-                    coalesce(f.day, s.day) AS day,
-                    f.value, f.count, f.metric_id IS NULL AS gone, s.metric_id IS NULL AS new
-               FROM fresh f
-               FULL JOIN stored s ON s.metric_id = f.metric_id AND s.day = f.day
-              WHERE f.metric_id IS NULL OR s.metric_id IS NULL
-                 OR (f.value, f.count) IS DISTINCT FROM (s.value, s.count)
-         ), removed AS (
-             DELETE FROM daily_values d
-              USING diff
-              WHERE diff.gone AND d.user_id = $1
-                AND d.metric_id = diff.metric_id AND d.day = diff.day
-             RETURNING 1
-         ), added AS (
-             -- Plain inserts (not upserts: a third cheaper on a first roll-up), since
-             -- no other statement writes the member's days meanwhile (the caller holds
-             -- the member's Index lock).
-             INSERT INTO daily_values (user_id, metric_id, day, value, count)
-             SELECT $1, metric_id, day, value, count FROM diff WHERE new AND NOT gone
-             RETURNING 1
-         ), changed AS (
-             UPDATE daily_values d SET value = diff.value, count = diff.count
-               FROM diff
-              WHERE NOT diff.new AND NOT diff.gone AND d.user_id = $1
-                AND d.metric_id = diff.metric_id AND d.day = diff.day
-             RETURNING 1
-         )
-         SELECT (SELECT count(*) FROM added) + (SELECT count(*) FROM changed),
-                (SELECT count(*) FROM removed)"
+        concat!(
+            "diff AS (
+                 SELECT coalesce(f.metric_id, s.metric_id) AS metric_id,
+                        coalesce(f.day, s.day) AS day,
+                        f.value, f.count, f.metric_id IS NULL AS gone
+                   FROM fresh f
+                   FULL JOIN stored s ON s.metric_id = f.metric_id AND s.day = f.day
+                  WHERE f.metric_id IS NULL OR s.metric_id IS NULL
+                     OR (f.value, f.count) IS DISTINCT FROM (s.value, s.count)
+             ), months AS (
+                 SELECT DISTINCT metric_id, first_of_month(day) AS month
+                   FROM diff
+             ), merged AS (
+                 SELECT m.metric_id, m.month + (k.slot - 1) AS day, k.value, k.count
+                   FROM months c
+                   JOIN daily_months m
+                     ON m.user_id = $1 AND m.metric_id = c.metric_id AND m.month = c.month
+                  CROSS JOIN LATERAL unnest(m.days, m.day_values, m.day_counts)
+                        AS k(slot, value, count)
+                  WHERE NOT EXISTS (SELECT 1 FROM diff
+                                     WHERE diff.metric_id = m.metric_id
+                                       AND diff.day = m.month + (k.slot - 1))
+                 UNION ALL
+                 SELECT metric_id, day, value, count FROM diff WHERE NOT gone
+             ), packed AS (",
+            packed!("merged"),
+            "), emptied AS (
+                 DELETE FROM daily_months m
+                  USING months c
+                  WHERE m.user_id = $1 AND m.metric_id = c.metric_id AND m.month = c.month
+                    AND NOT EXISTS (SELECT 1 FROM packed p
+                                     WHERE p.metric_id = c.metric_id AND p.month = c.month)
+             ), rewritten AS (
+                 -- Exact, though each month was merged as stored: no other statement
+                 -- writes the member's months meanwhile (the caller holds the member's
+                 -- Index lock, which the daily_values view's triggers take too).
+                 INSERT INTO daily_months (user_id, metric_id, month, days, day_values, day_counts)
+                 SELECT $1, metric_id, month, days, day_values, day_counts FROM packed
+                 ON CONFLICT (user_id, metric_id, month) DO UPDATE
+                    SET days = EXCLUDED.days, day_values = EXCLUDED.day_values,
+                        day_counts = EXCLUDED.day_counts
+             )
+             SELECT count(*) FILTER (WHERE NOT gone), count(*) FILTER (WHERE gone) FROM diff"
+        )
     };
 }
 
@@ -238,9 +276,9 @@ macro_rules! write_differences {
 macro_rules! whole_history {
     () => {
         "WITH member AS (
-             -- Locked, so that the member is not deleted under the roll-up (daily_values
-             -- has no foreign key: migration 19); no row when they were, and nothing is
-             -- written.
+             -- Locked, so that the member is not deleted under the roll-up (daily_months
+             -- has no foreign key: migrations 19 and 25); no row when they were, and
+             -- nothing is written.
              SELECT id, time_zone FROM users WHERE id = $1 FOR KEY SHARE
          ), dated AS (
              -- Each observation on its local day, with the day's latest value (for the
@@ -268,18 +306,20 @@ pub const ROLL_UP: &str = concat!(
 );
 
 /// [`roll_up`]'s statement for a member with no day stored (their first roll-up, or the
-/// first recompute): every day is new, so nothing is compared; the days are inserted
-/// in the key's order, as the grouping made them.
+/// first recompute): every day is new, so nothing is compared; the months are
+/// inserted as they are packed.
 pub const ROLL_UP_FIRST: &str = concat!(
     whole_history!(),
     ", ",
     fresh!(),
     ", added AS (
-         INSERT INTO daily_values (user_id, metric_id, day, value, count)
-         SELECT $1, metric_id, day, value, count FROM fresh
-         RETURNING 1
+         INSERT INTO daily_months (user_id, metric_id, month, days, day_values, day_counts)
+         SELECT $1, metric_id, month, days, day_values, day_counts FROM (",
+    packed!("fresh"),
+    ") p
+         RETURNING cardinality(days) AS days
      )
-     SELECT count(*), 0::bigint FROM added"
+     SELECT coalesce(sum(days), 0)::bigint, 0::bigint FROM added"
 );
 
 /// [`roll_up_days`]'s statement (`$1`: the member, `$2` and `$3`: the metrics and days).
@@ -307,10 +347,13 @@ const ROLL_UP_DAYS: &str = concat!(
      ), ",
     fresh!(),
     ", stored AS (
-         SELECT d.metric_id, d.day, d.value, d.count
-           FROM daily_values d
-           JOIN touched t ON t.metric_id = d.metric_id AND t.day = d.day
-          WHERE d.user_id = $1
+         SELECT m.metric_id, m.month + (k.slot - 1) AS day, k.value, k.count
+           FROM (SELECT DISTINCT metric_id, first_of_month(day) AS month
+                   FROM touched) t
+           JOIN daily_months m
+             ON m.user_id = $1 AND m.metric_id = t.metric_id AND m.month = t.month
+          CROSS JOIN LATERAL unnest(m.days, m.day_values, m.day_counts) AS k(slot, value, count)
+          WHERE (m.metric_id, m.month + (k.slot - 1)) IN (SELECT metric_id, day FROM touched)
      ), ",
     write_differences!()
 );

@@ -187,6 +187,31 @@ async fn a_day_runs_midnight_to_midnight_in_the_members_zone_across_daylight_sav
         (0, 0),
         "the touched days were all of it"
     );
+
+    // A month whose last day goes is gone from the stored months too (migration 25).
+    sqlx::query(
+        "DELETE FROM observations WHERE user_id = $1
+            AND metric_id = (SELECT id FROM metrics WHERE key = 'weight' AND owner_id IS NULL)",
+    )
+    .bind(ana)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let emptied = app::pipeline::index::Index { user_id: ana }
+        .run(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!((emptied.written, emptied.removed), (0, 1));
+    assert_eq!(days(&app, ana, "weight").await, vec![]);
+    let months: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM daily_months d JOIN metrics m ON m.id = d.metric_id
+          WHERE d.user_id = $1 AND m.key = 'weight'",
+    )
+    .bind(ana)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(months, 0, "an empty month is removed");
 }
 
 /// Deletes the member in a task of its own and returns it once the deletion is seen
@@ -263,6 +288,57 @@ async fn a_member_deleted_during_their_roll_up_leaves_no_daily_value() {
     let mut conn = app.pool.acquire().await.unwrap();
     let after = app::pipeline::index::roll_up(&mut conn, bea).await.unwrap();
     assert_eq!((after.written, after.removed), (0, 0));
+}
+
+/// pair_tests has no foreign key (migration 26): a member deleted while their compute
+/// runs must still leave no pair test behind. The compute locks the member's row, so the
+/// deletion waits for it, and the deletion's trigger then removes what it wrote.
+#[tokio::test]
+async fn a_member_deleted_during_their_compute_leaves_no_pair_test() {
+    let app = TestApp::spawn().await;
+    let (_, bea) = app.member_in_zone("bea@example.org", "Bea", "UTC").await;
+    sqlx::query(
+        "INSERT INTO daily_values (user_id, metric_id, day, value, count)
+         SELECT $1, m.id, current_date - g, (g * g) % 17, 1
+           FROM metrics m, generate_series(0, 19) g
+          WHERE m.owner_id IS NULL AND m.key IN ('sleep', 'steps')",
+    )
+    .bind(bea)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let tests = "SELECT count(*) FROM pair_tests WHERE user_id = $1";
+    let mut computing = app.pool.begin().await.unwrap();
+    assert!(app::pipeline::compute::compute(&mut computing, bea)
+        .await
+        .unwrap());
+    let written: i64 = sqlx::query_scalar(tests)
+        .bind(bea)
+        .fetch_one(&mut *computing)
+        .await
+        .unwrap();
+    assert!(written > 0, "the compute tested the pair");
+    // The deletion waits on the member's row, locked by the compute.
+    let deletion = delete_member_waiting(&app, bea, "the compute").await;
+    computing.commit().await.unwrap();
+    assert_eq!(deletion.await.unwrap(), 1);
+    let left: i64 = sqlx::query_scalar(tests)
+        .bind(bea)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "pair tests outlived their member");
+    // And a compute of a member who is gone writes nothing.
+    let mut conn = app.pool.acquire().await.unwrap();
+    assert!(!app::pipeline::compute::compute(&mut conn, bea)
+        .await
+        .unwrap());
+    let left: i64 = sqlx::query_scalar(tests)
+        .bind(bea)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
 }
 
 /// observations have no foreign key (migration 21): a member deleted while Distill

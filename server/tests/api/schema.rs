@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 /// The member's own data: distributed by `user_id`, each member's rows on one shard.
 const BY_MEMBER: &[&str] = &[
-    "daily_values",
+    "daily_months",
     "day_notes",
     "import_chunks",
     "import_errors",
