@@ -218,14 +218,9 @@ impl Compute {
     }
 }
 
-/// One compute per member at a time: the later one waits and writes last. Held until
-/// the transaction ends (and taken again by the same transaction at no cost).
+/// One compute per member at a time.
 async fn lock(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('compute'), $1::int)")
-        .bind(user_id as i32)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    super::lock_for(conn, "compute", user_id).await
 }
 
 /// Computes the member's results and stores them, unless their inputs are those of the

@@ -102,15 +102,10 @@ impl Index {
     }
 }
 
-/// One Index per member at a time (a job, or the recompute), so that two runs never
-/// interleave their writes: held until the transaction ends (and taken again by the same
-/// transaction at no cost).
+/// One Index per member at a time (a job, or the recompute; the `daily_values` view's
+/// triggers take it too).
 async fn lock(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('index'), $1::int)")
-        .bind(user_id as i32)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    super::lock_for(conn, "index", user_id).await
 }
 
 /// Enqueues the member's Index (after their observations changed).

@@ -24,6 +24,22 @@ pub mod compute;
 pub mod distill;
 pub mod index;
 
+/// Holds a stage's lock on one member (or group) until the transaction ends, so that two
+/// runs of the stage for them never interleave their writes (the later one waits and
+/// writes last). Taken again by the same transaction at no cost.
+pub(crate) async fn lock_for(
+    conn: &mut sqlx::PgConnection,
+    stage: &str,
+    id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1), $2::int)")
+        .bind(stage)
+        .bind(id as i32)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Members recomputed at once by [`recompute_everyone`].
 pub const RECOMPUTE_PARALLEL: usize = 4;
 

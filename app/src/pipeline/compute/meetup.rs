@@ -21,11 +21,7 @@ pub const BEFORE_MEETUP: &str = "before_meetup";
 
 /// One run at a time per group: publishing its figures, and freezing them for a meetup.
 pub async fn lock_group(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('group_figures'), $1::int)")
-        .bind(group_id as i32)
-        .execute(conn)
-        .await?;
-    Ok(())
+    crate::pipeline::lock_for(conn, "group_figures", group_id).await
 }
 
 /// Upcoming meetups of a group whose freezing is scheduled ahead.
