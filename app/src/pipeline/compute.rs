@@ -232,17 +232,16 @@ pub async fn compute(conn: &mut PgConnection, user_id: i64) -> Result<bool, sqlx
     // The member's row, locked (pair_tests has no foreign key: migration 26): a deletion
     // waits for this compute, and its trigger then removes what it wrote; after it there
     // is no row, and nothing is written.
-    let member: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE id = $1 FOR KEY SHARE")
-            .bind(user_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if member.is_none() {
-        return Ok(false);
-    }
-    let Some(inputs) = read_inputs(conn, user_id, thresholds()).await? else {
+    let today: Option<NaiveDate> = sqlx::query_scalar(
+        "SELECT (now() AT TIME ZONE time_zone)::date FROM users WHERE id = $1 FOR KEY SHARE",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(as_of) = today else {
         return Ok(false);
     };
+    let inputs = read_inputs_as_of(conn, user_id, as_of, thresholds()).await?;
     // Nothing changed since the last compute (same inputs, same code): the stored
     // results are these results; only the time they were confirmed moves.
     let hash = inputs.hash();
@@ -287,6 +286,18 @@ pub async fn read_inputs(
     let Some(as_of) = today else {
         return Ok(None);
     };
+    read_inputs_as_of(conn, user_id, as_of, thresholds)
+        .await
+        .map(Some)
+}
+
+/// Reads a member's inputs as of `as_of` (their today).
+async fn read_inputs_as_of(
+    conn: &mut PgConnection,
+    user_id: i64,
+    as_of: NaiveDate,
+    thresholds: Thresholds,
+) -> Result<Inputs, sqlx::Error> {
     // The member's days as stored, one row per metric and month (daily_months, in the
     // primary key's order: no sort), and the facts of the member's metrics apart.
     /// metric id, the month's first day, its days of the month, values and counts
@@ -350,12 +361,12 @@ pub async fn read_inputs(
     if let Some(days) = meetup_days(conn, user_id, as_of).await? {
         series.insert(MEETUPS.to_string(), days);
     }
-    Ok(Some(Inputs {
+    Ok(Inputs {
         as_of,
         thresholds,
         series,
         metrics,
-    }))
+    })
 }
 
 /// Meetup attendance as a daily series: 1 on a day (of the member's calendar) with a
