@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod data;
 pub mod errors;
 pub mod events;
 pub mod groups;
@@ -65,7 +66,7 @@ pub fn redirect_local(path: &str) {
 /// The logged-in member and the actions that change who that is, shared by every page.
 #[derive(Clone, Copy)]
 pub struct Auth {
-    pub user: Resource<Result<Option<CurrentUser>, ServerFnError>>,
+    pub user: crate::data::PageData<Result<Option<CurrentUser>, ServerFnError>>,
     pub signup: ServerAction<Signup>,
     pub login: ServerAction<Login>,
     pub logout: ServerAction<Logout>,
@@ -77,7 +78,7 @@ pub fn App() -> impl IntoView {
     let signup = ServerAction::<Signup>::new();
     let login = ServerAction::<Login>::new();
     let logout = ServerAction::<Logout>::new();
-    let user = Resource::new(
+    let user = crate::data::load(
         move || {
             (
                 signup.version().get(),

@@ -201,7 +201,7 @@ pub mod ssr {
 pub fn TokensPage() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
-    let tokens = Resource::new(
+    let tokens = crate::data::load(
         move || (create.version().get(), revoke.version().get()),
         |_| list_tokens(),
     );

@@ -99,7 +99,7 @@ pub fn JobsPage() -> impl IntoView {
 fn Jobs() -> impl IntoView {
     let retry = ServerAction::<RetryJob>::new();
     let cancel = ServerAction::<CancelJob>::new();
-    let overview = Resource::new(
+    let overview = crate::data::load(
         move || (retry.version().get(), cancel.version().get()),
         |_| get_jobs_overview(),
     );
@@ -175,7 +175,7 @@ fn millis(value: Option<f64>) -> String {
 #[component]
 fn Pipeline() -> impl IntoView {
     let retry = ServerAction::<RetryJob>::new();
-    let overview = Resource::new(move || retry.version().get(), |_| get_pipeline_overview());
+    let overview = crate::data::load(move || retry.version().get(), |_| get_pipeline_overview());
     view! {
         <section class="admin">
             <h1>"Pipeline"</h1>

@@ -75,7 +75,7 @@ pub mod ssr {
 /// when no SMTP server is configured).
 #[component]
 pub fn OutboxPage() -> impl IntoView {
-    let emails = Resource::new(|| (), |_| get_outbox());
+    let emails = crate::data::load(|| (), |_| get_outbox());
     view! {
         <Title formatter=crate::html::page_title text="Outbox" />
         <h1>"Outbox"</h1>

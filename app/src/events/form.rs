@@ -13,7 +13,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 pub fn NewEventPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let form = Resource::new(
+    let form = crate::data::load(
         move || {
             (
                 params.read().get("slug").unwrap_or_default(),
@@ -35,7 +35,7 @@ pub fn NewEventPage() -> impl IntoView {
 #[component]
 pub fn EditEventPage() -> impl IntoView {
     let params = use_params_map();
-    let form = Resource::new(
+    let form = crate::data::load(
         move || {
             params
                 .read()
@@ -53,7 +53,7 @@ pub fn EditEventPage() -> impl IntoView {
 
 #[component]
 fn FormLoader(
-    form: Resource<Result<EventFormData, ServerFnError>>,
+    form: crate::data::PageData<Result<EventFormData, ServerFnError>>,
     heading: &'static str,
 ) -> impl IntoView {
     let hydrated = RwSignal::new(false);

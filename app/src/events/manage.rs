@@ -19,7 +19,7 @@ pub fn ManagePage() -> impl IntoView {
             .unwrap_or(0)
     };
     let check = ServerAction::<CheckIn>::new();
-    let data = Resource::new(
+    let data = crate::data::load(
         move || (id(), check.version().get()),
         |(id, _)| get_manage(id),
     );

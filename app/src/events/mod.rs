@@ -111,7 +111,7 @@ impl Filter {
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| get_home());
+    let data = crate::data::load(|| (), |_| get_home());
     // Effects run only in the browser: this flag says the page has been hydrated.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));

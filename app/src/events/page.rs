@@ -31,7 +31,7 @@ pub fn EventPage() -> impl IntoView {
     let decide = ServerAction::<DecideTalk>::new();
     let attach = ServerAction::<AttachInsight>::new();
     let withdraw = ServerAction::<WithdrawInsight>::new();
-    let detail = Resource::new(
+    let detail = crate::data::load(
         move || {
             (
                 id(),

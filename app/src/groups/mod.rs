@@ -104,7 +104,7 @@ pub async fn promote_member(slug: String, user_id: i64) -> Result<(), ServerFnEr
 #[component]
 pub fn GroupsPage() -> impl IntoView {
     let create = ServerAction::<CreateGroup>::new();
-    let groups = Resource::new(move || create.version().get(), |_| list_groups());
+    let groups = crate::data::load(move || create.version().get(), |_| list_groups());
     let auth = expect_context::<crate::Auth>();
     view! {
         <Title formatter=crate::html::page_title text="Groups" />
@@ -180,7 +180,7 @@ pub fn GroupPage() -> impl IntoView {
     let join = ServerAction::<JoinGroup>::new();
     let leave = ServerAction::<LeaveGroup>::new();
     let promote = ServerAction::<PromoteMember>::new();
-    let detail = Resource::new(
+    let detail = crate::data::load(
         move || {
             (
                 slug(),

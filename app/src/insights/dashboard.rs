@@ -90,7 +90,7 @@ pub async fn get_dashboard(notes: Option<String>) -> Result<Dashboard, ServerFnE
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
-    let data = Resource::new(move || query.read().get("notes"), get_dashboard);
+    let data = crate::data::load(move || query.read().get("notes"), get_dashboard);
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {

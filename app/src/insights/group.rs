@@ -58,7 +58,7 @@ pub async fn get_group_insights(slug: String) -> Result<GroupInsightsPageData, S
 #[component]
 pub fn GroupInsightsPage() -> impl IntoView {
     let params = use_params_map();
-    let data = Resource::new(
+    let data = crate::data::load(
         move || params.read().get("slug").unwrap_or_default(),
         get_group_insights,
     );

@@ -38,7 +38,7 @@ pub async fn get_pair(a: String, b: String, lag: String) -> Result<PairData, Ser
 pub fn PairPage() -> impl IntoView {
     let params = use_params_map();
     let vote = ServerAction::<super::RecordInsightEvent>::new();
-    let data = Resource::new(
+    let data = crate::data::load(
         move || {
             let params = params.read();
             (

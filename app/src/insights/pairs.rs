@@ -58,7 +58,7 @@ pub async fn get_pairs(
 #[component]
 pub fn PairsPage() -> impl IntoView {
     let query = use_query_map();
-    let data = Resource::new(
+    let data = crate::data::load(
         move || {
             let query = query.read();
             (query.get("metric"), query.get("shown"))

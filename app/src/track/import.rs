@@ -244,7 +244,7 @@ fn login_or_error(error: &ServerFnError, next: &str) -> AnyView {
 #[component]
 pub fn ImportPage() -> impl IntoView {
     let query = use_query_map();
-    let imports = Resource::new(|| (), |_| list_imports());
+    let imports = crate::data::load(|| (), |_| list_imports());
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
@@ -308,7 +308,7 @@ pub fn ImportStatusPage() -> impl IntoView {
     // While the import runs, the page asks again every half second.
     let tick = RwSignal::new(0u32);
     let running = RwSignal::new(false);
-    let import = Resource::new(move || (id(), tick.get()), |(id, _)| get_import(id));
+    let import = crate::data::load(move || (id(), tick.get()), |(id, _)| get_import(id));
     Effect::new(move |_| {
         if let Some(Ok(view)) = import.get() {
             running.set(matches!(view.status.as_str(), "queued" | "running"));

@@ -46,7 +46,7 @@ pub fn TrackPage() -> impl IntoView {
     let pin = ServerAction::<PinMetric>::new();
     let create = ServerAction::<CreateMetric>::new();
     let logged = successes(move || log.value().get());
-    let data = Resource::new(move || (logged.get(), pin.version().get()), |_| get_track());
+    let data = crate::data::load(move || (logged.get(), pin.version().get()), |_| get_track());
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
@@ -339,7 +339,7 @@ pub fn MetricPage() -> impl IntoView {
         successes(move || save.value().get()),
         successes(move || settings.value().get()),
     );
-    let data = Resource::new(
+    let data = crate::data::load(
         move || {
             let query = query.read();
             (
