@@ -88,6 +88,10 @@ impl Rendered {
 }
 
 /// Renders a view to HTML on the server, in a reactive owner of its own.
+///
+/// Server only, as are the components that only it draws (`#[cfg(feature = "ssr")]` on
+/// each): an erased component is reached through the wasm function table, so one merely
+/// compiled into the browser's code would weigh on every page.
 #[cfg(feature = "ssr")]
 pub fn render<V>(view: impl FnOnce() -> V) -> Rendered
 where

@@ -32,7 +32,9 @@ pub fn GroupBands(bands: Vec<GroupBand>) -> impl IntoView {
     })
 }
 
-/// The group's bands without the "Me against the group" heading (the group's page).
+/// The group's bands without the "Me against the group" heading (the group's page,
+/// drawn on the server only).
+#[cfg(feature = "ssr")]
 #[component]
 pub fn GroupBandList(bands: Vec<GroupBand>) -> impl IntoView {
     bands

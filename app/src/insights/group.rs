@@ -80,6 +80,7 @@ pub fn GroupInsightsPage() -> impl IntoView {
     }
 }
 
+#[cfg(feature = "ssr")]
 #[component]
 fn GroupInsightsView(data: GroupInsights) -> impl IntoView {
     let GroupInsights {

@@ -10,6 +10,7 @@
 //! published (k members or more, `pipeline::compute::group`); a member's standing to that
 //! member alone.
 
+#[cfg(feature = "ssr")]
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +39,8 @@ pub struct MeetupFigure {
     pub standing: Option<String>,
 }
 
+/// Drawn on the server only.
+#[cfg(feature = "ssr")]
 #[component]
 pub fn MeetupFiguresView(figures: MeetupFigures) -> impl IntoView {
     let MeetupFigures { about, rows } = figures;

@@ -37,7 +37,8 @@ pub async fn withdraw_insight(talk_id: i64) -> Result<(), ServerFnError> {
     Ok(ssr::withdraw(talk_id).await?)
 }
 
-/// A talk's frozen insight.
+/// A talk's frozen insight (drawn on the server only).
+#[cfg(feature = "ssr")]
 #[component]
 pub fn TalkInsight(insight: FrozenInsight) -> impl IntoView {
     let FrozenInsight {
