@@ -50,3 +50,30 @@ where
 {
     Resource::new_with_options(source, fetcher, false)
 }
+
+#[cfg(test)]
+mod tests {
+    /// A resource made with Leptos's own constructors would bring the second decoder back
+    /// into the browser's code for its type: every one is made by [`super::load`].
+    #[test]
+    fn every_resource_is_made_by_load() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut offenders = Vec::new();
+        crate::html::tests::visit(std::path::Path::new(root), &mut |path, source| {
+            if path.ends_with("data.rs") {
+                return;
+            }
+            for (i, line) in source.lines().enumerate() {
+                let made = line.replace("LocalResource::new", "");
+                if made.contains("Resource::new") {
+                    offenders.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                }
+            }
+        });
+        assert!(
+            offenders.is_empty(),
+            "use crate::data::load:\n{}",
+            offenders.join("\n")
+        );
+    }
+}

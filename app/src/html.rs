@@ -135,7 +135,7 @@ pub fn send_page_policy(options: &leptos::config::LeptosOptions) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -238,7 +238,8 @@ mod tests {
         offenders
     }
 
-    fn visit(dir: &std::path::Path, check: &mut dyn FnMut(&std::path::Path, &str)) {
+    /// Calls `check` with every `.rs` file under `dir` and its text.
+    pub(crate) fn visit(dir: &std::path::Path, check: &mut dyn FnMut(&std::path::Path, &str)) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
