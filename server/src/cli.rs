@@ -80,6 +80,26 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::PackSite(args) => {
+            let report = crate::site_pack::pack_site(&args.site_root)?;
+            if report.parts == 0 {
+                println!(
+                    "{} was packed already: {} routes, {:.1} KB of brotli.",
+                    args.site_root.display(),
+                    report.routes,
+                    report.brotli_bytes as f64 / 1e3
+                );
+            } else {
+                println!(
+                    "Packed the wasm of {} routes ({} chunk and route files) into one file each: {:.1} KB of brotli, in {:.1} s.",
+                    report.routes,
+                    report.parts,
+                    report.brotli_bytes as f64 / 1e3,
+                    report.seconds
+                );
+            }
+            Ok(())
+        }
         Command::Admin(AdminCommand::Grant { email, database }) => {
             let db = Database::open(&database).await?;
             let result = grant_admin(&db, &email).await;

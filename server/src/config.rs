@@ -41,6 +41,9 @@ pub enum Command {
     /// Write a copy of this executable that carries the built site inside it: one file
     /// to copy to a server and run.
     Bundle(BundleArgs),
+    /// Join the split build's wasm into one file per page (run after `cargo leptos build
+    /// --release --split -P`; `.ci/build` runs both).
+    PackSite(PackSiteArgs),
     /// Instance administration.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -54,6 +57,13 @@ pub struct BundleArgs {
     /// The executable to write.
     #[arg(long, short)]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PackSiteArgs {
+    /// The built site whose `pkg` directory to pack.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@ pub mod request_owner;
 pub mod rest;
 pub mod security;
 pub mod seed;
+pub mod site_pack;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
