@@ -188,8 +188,12 @@ pub fn pack_site(site_root: &Path) -> Result<PackReport> {
 /// `chunk_12`, `split___track_route_view_…`: names that are safe in a path and in the
 /// loader's script.
 fn is_part_name(name: &str) -> bool {
-    (name.starts_with("chunk_") || name.starts_with("split_"))
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    (name.starts_with("chunk_") || name.starts_with("split_")) && is_plain_name(name)
+}
+
+/// Letters, digits and underscores only.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The loader script: wasm-split's shared imports and callbacks, kept, then the pack
@@ -211,10 +215,7 @@ fn new_loader(original: &str, manifest: &BTreeMap<String, Vec<String>>) -> Resul
         };
         let split = rest.split(' ').next().unwrap_or_default();
         ensure!(
-            !split.is_empty()
-                && split
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            is_plain_name(split),
             "it exports a loader with an unexpected name: {line:?}"
         );
         // A route whose code all went elsewhere has no files: its loader has nothing to do.
