@@ -92,7 +92,7 @@ pub async fn report(pool: &PgPool, event: &EventRow) -> Result<String, AppError>
         .collect();
     // Nobody's standing: the report is shared.
     let figures: MeetupFigures = crate::insights::meetup::ssr::figures(
-        pool,
+        &mut *pool.acquire().await?,
         event.id,
         event.group_id,
         0,

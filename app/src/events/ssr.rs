@@ -87,13 +87,16 @@ pub async fn group_meetups(
 /// The home page: every group, its meetups still to come (an event in progress counts as
 /// upcoming) and the most recent past ones, as seen at `now`.
 pub async fn home_data(pool: &PgPool, now: DateTime<Utc>) -> Result<HomeData, sqlx::Error> {
+    // One connection for the three statements: each given back to the pool costs a round
+    // trip (sqlx checks it).
+    let mut conn = pool.acquire().await?;
     let groups = sqlx::query_as::<_, (String, String, String, String, i64)>(
         "SELECT g.slug, g.name, g.city, g.time_zone,
                 (SELECT count(*) FROM memberships m WHERE m.group_id = g.id)
            FROM groups g
           ORDER BY g.name",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(|(slug, name, city, time_zone, member_count)| GroupSummary {
@@ -110,7 +113,7 @@ pub async fn home_data(pool: &PgPool, now: DateTime<Utc>) -> Result<HomeData, sq
           WHERE e.ends_at >= $1 ORDER BY e.starts_at, e.id"
     ))
     .bind(now)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
 
     let past = sqlx::query_as::<_, EventRow>(&format!(
@@ -119,7 +122,7 @@ pub async fn home_data(pool: &PgPool, now: DateTime<Utc>) -> Result<HomeData, sq
     ))
     .bind(now)
     .bind(PAST_LIMIT)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
 
     Ok(HomeData {

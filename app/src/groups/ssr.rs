@@ -35,7 +35,7 @@ async fn find_group(pool: &PgPool, slug: &str) -> Result<Group, AppError> {
 }
 
 pub async fn role_in(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     group_id: i64,
     user: Option<&CurrentUser>,
 ) -> Result<Option<Role>, AppError> {
@@ -45,7 +45,7 @@ pub async fn role_in(
     )
     .bind(group_id)
     .bind(user.id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     Ok(role.as_deref().and_then(Role::parse))
 }

@@ -282,8 +282,12 @@ pub mod ssr {
     pub async fn dashboard(notes: String) -> Result<Dashboard, AppError> {
         let user = require_user().await?;
         let pool = read_pool()?;
+        // One connection for the page's statements: each given back to the pool costs a
+        // round trip (sqlx checks it).
+        let mut conn = pool.acquire().await?;
         let notes =
-            super::super::notes::ssr::search(&pool, user.id, &user.time_zone, notes.trim()).await?;
+            super::super::notes::ssr::search(&mut conn, user.id, &user.time_zone, notes.trim())
+                .await?;
         // Every metric the member has a summary of (that is, has logged), pinned first.
         let metrics: Vec<MetricRow> = sqlx::query_as(
             "SELECT m.id, m.key, m.name, m.kind, m.unit,
@@ -296,12 +300,12 @@ pub mod ssr {
               ORDER BY coalesce(s.pinned, m.pinned_by_default) DESC, m.name",
         )
         .bind(user.id)
-        .fetch_all(&pool)
+        .fetch_all(&mut *conn)
         .await?;
         let computed: Option<(NaiveDate, sqlx::types::Json<Vec<Nudge>>)> =
             sqlx::query_as("SELECT as_of, nudges FROM member_computes WHERE user_id = $1")
                 .bind(user.id)
-                .fetch_optional(&pool)
+                .fetch_optional(&mut *conn)
                 .await?;
         let as_of = computed.as_ref().map(|(day, _)| *day);
         // The last 28 days of each metric, for the sparklines.
@@ -314,7 +318,7 @@ pub mod ssr {
                 .bind(user.id)
                 .bind(as_of - TimeDelta::days(SPARK_DAYS))
                 .bind(as_of)
-                .fetch_all(&pool)
+                .fetch_all(&mut *conn)
                 .await?
             }
             None => Vec::new(),
@@ -369,7 +373,7 @@ pub mod ssr {
               LIMIT 20",
         )
         .bind(user.id)
-        .fetch_all(&pool)
+        .fetch_all(&mut *conn)
         .await?;
         let insights = rows
             .into_iter()

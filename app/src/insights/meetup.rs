@@ -74,7 +74,6 @@ pub mod ssr {
     use crate::track::catalogue::{MetricRow, METRIC_SELECT};
     use crate::track::units::format_number;
     use chrono::{DateTime, NaiveDate, Utc};
-    use sqlx::PgPool;
     use std::collections::BTreeMap;
 
     /// (metric, window, published, reason, figures, computed_at).
@@ -101,7 +100,7 @@ pub mod ssr {
     /// The section for `viewer_id`, a member of the event's group (the caller checks),
     /// or `None` when there is nothing to say (a cancelled meetup).
     pub async fn figures(
-        pool: &PgPool,
+        conn: &mut sqlx::PgConnection,
         event_id: i64,
         group_id: i64,
         viewer_id: i64,
@@ -111,7 +110,7 @@ pub mod ssr {
         let frozen: Option<DateTime<Utc>> =
             sqlx::query_scalar("SELECT frozen_at FROM meetup_snapshots WHERE event_id = $1")
                 .bind(event_id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?;
         let source = match frozen {
             Some(at) => Source::Frozen(at),
@@ -129,7 +128,7 @@ pub mod ssr {
                       WHERE f.event_id = $1 ORDER BY m.id",
                 )
                 .bind(event_id)
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await?
             }
             Source::Live | Source::Due => {
@@ -143,7 +142,7 @@ pub mod ssr {
                 .bind(group_id)
                 .bind(windows)
                 .bind(matches!(source, Source::Due).then_some(starts_at))
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await?
             }
         };
@@ -156,7 +155,7 @@ pub mod ssr {
                 .bind(event_id)
                 .bind(viewer_id)
                 .bind(Window::SinceMeetup.key())
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await?
             }
             Source::Live | Source::Due => {
@@ -170,7 +169,7 @@ pub mod ssr {
                 .bind(viewer_id)
                 .bind(Window::SinceMeetup.key())
                 .bind(matches!(source, Source::Due).then_some(starts_at))
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await?
             }
         };
@@ -180,7 +179,7 @@ pub mod ssr {
             sqlx::query_as(&format!("{METRIC_SELECT} AND m.id = ANY($2) ORDER BY m.id"))
                 .bind(viewer_id)
                 .bind(&ids)
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await?;
         let computed = rows.iter().map(|r| r.5).max();
         let moment = |at: DateTime<Utc>| {

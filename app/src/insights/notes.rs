@@ -75,7 +75,7 @@ pub mod ssr {
 
     /// The member's entries whose note has every word of `search` (as a prefix).
     pub async fn search(
-        pool: &sqlx::PgPool,
+        conn: &mut sqlx::PgConnection,
         user_id: i64,
         zone: &str,
         search: &str,
@@ -102,12 +102,11 @@ pub mod ssr {
         .bind(user_id)
         .bind(&pattern)
         .bind(NOTE_HITS)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         let total = rows.first().map_or(0, |row| row.4);
-        let mut conn = pool.acquire().await?;
         let metrics: HashMap<i64, crate::track::catalogue::MetricRow> =
-            crate::track::catalogue::member_metrics(&mut conn, user_id)
+            crate::track::catalogue::member_metrics(conn, user_id)
                 .await?
                 .into_iter()
                 .map(|m| (m.id, m))

@@ -233,7 +233,7 @@ pub mod ssr {
     /// The frozen insights of these talks, with when they were computed and frozen in
     /// `zone`.
     pub async fn for_talks(
-        pool: &PgPool,
+        db: impl sqlx::PgExecutor<'_>,
         talks: &[i64],
         zone: &str,
     ) -> Result<HashMap<i64, FrozenInsight>, sqlx::Error> {
@@ -249,7 +249,7 @@ pub mod ssr {
                FROM talk_insights WHERE talk_id = ANY($1)",
         )
         .bind(talks)
-        .fetch_all(pool)
+        .fetch_all(db)
         .await?;
         let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::Tz::UTC);
         let moment =
@@ -275,7 +275,7 @@ pub mod ssr {
 
     /// The member's insights that could be attached: (subject, sentence), strongest first.
     pub async fn choices(
-        pool: &PgPool,
+        db: impl sqlx::PgExecutor<'_>,
         user_id: i64,
     ) -> Result<Vec<(String, String)>, sqlx::Error> {
         sqlx::query_as(
@@ -285,7 +285,7 @@ pub mod ssr {
               WHERE i.user_id = $1 ORDER BY abs(p.pearson_r) DESC NULLS LAST, i.id",
         )
         .bind(user_id)
-        .fetch_all(pool)
+        .fetch_all(db)
         .await
     }
 }

@@ -23,7 +23,12 @@ async fn figures_for(app: &TestApp, event_id: i64, group_id: i64, member: i64) -
             .await
             .unwrap();
     let figures = app::insights::meetup::ssr::figures(
-        &app.pool, event_id, group_id, member, "UTC", starts_at,
+        &mut app.pool.acquire().await.unwrap(),
+        event_id,
+        group_id,
+        member,
+        "UTC",
+        starts_at,
     )
     .await
     .unwrap();

@@ -8,12 +8,14 @@ use crate::events::ssr::format_when;
 use crate::events::types::{CommentView, EventDetail, MyRsvp, TalkView};
 use crate::policy::{allows, Action, Actor};
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgPool;
 
 pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
     let pool = read_pool()?;
     let user = current_user().await?;
-    let (event, role) = access(&pool, id, user.as_ref(), Action::ViewGroup).await?;
+    // One connection for the page's dozen statements: sqlx checks each connection given
+    // back to the pool with a round trip, which was one more per statement.
+    let mut conn = pool.acquire().await?;
+    let (event, role) = access_with(&mut conn, id, user.as_ref(), Action::ViewGroup).await?;
     let actor = Actor {
         user: user.as_ref(),
         role,
@@ -21,7 +23,7 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
     let now = Utc::now();
     let is_member = allows(actor, Action::TakePart);
     let can_manage = allows(actor, Action::ManageEvents);
-    let everyone = attendees(&pool, id).await?;
+    let everyone = attendees(&mut *conn, id).await?;
     let seats_taken = everyone
         .iter()
         .filter(|a| a.status == "going" || a.status == "offered")
@@ -61,7 +63,7 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
             )
             .bind(id)
             .bind(user.id)
-            .fetch_one(&pool)
+            .fetch_one(&mut *conn)
             .await?;
             mine.offer_expires = expires.map(|at| moment_label(at, &event.time_zone));
             Some(mine)
@@ -79,7 +81,7 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
           ORDER BY t.status = 'accepted' DESC, t.decided_at NULLS LAST, t.id",
     )
     .bind(id)
-    .fetch_all(&pool)
+    .fetch_all(&mut *conn)
     .await?;
     let viewer_id = user.as_ref().map(|user| user.id);
     let talks = talks
@@ -108,7 +110,7 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
     let mut talks = talks;
     if is_member || can_manage {
         let ids: Vec<i64> = talks.iter().map(|t| t.id).collect();
-        let mut frozen = crate::insights::talk::ssr::for_talks(&pool, &ids, &zone).await?;
+        let mut frozen = crate::insights::talk::ssr::for_talks(&mut *conn, &ids, &zone).await?;
         for talk in &mut talks {
             talk.insight = frozen.remove(&talk.id).map(|insight| {
                 crate::html::render(move || {
@@ -119,7 +121,7 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
     }
     let my_insights = match &user {
         Some(user) if is_member && !event.cancelled && talks.iter().any(|t| t.mine) => {
-            crate::insights::talk::ssr::choices(&pool, user.id).await?
+            crate::insights::talk::ssr::choices(&mut *conn, user.id).await?
         }
         _ => Vec::new(),
     };
@@ -131,7 +133,7 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
               WHERE c.event_id = $1 ORDER BY c.created_at, c.id",
         )
         .bind(id)
-        .fetch_all(&pool)
+        .fetch_all(&mut *conn)
         .await?;
         let zone = user
             .as_ref()
@@ -167,13 +169,13 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
             format!("{date}, {time} in your zone ({})", user.time_zone)
         });
     let series = match event.series_id {
-        Some(series_id) => series_label(&pool, series_id).await?,
+        Some(series_id) => series_label(&mut *conn, series_id).await?,
         None => None,
     };
     let figures = match &user {
         Some(user) if is_member && !event.cancelled => Some(
             crate::insights::meetup::ssr::figures(
-                &pool,
+                &mut conn,
                 id,
                 event.group_id,
                 user.id,
@@ -234,13 +236,13 @@ pub async fn event_detail(id: i64) -> Result<EventDetail, AppError> {
 }
 
 pub(super) async fn series_label(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     series_id: i64,
 ) -> Result<Option<String>, sqlx::Error> {
     let row: Option<(serde_json::Value, NaiveDate)> =
         sqlx::query_as("SELECT rule, first_date FROM event_series WHERE id = $1")
             .bind(series_id)
-            .fetch_optional(pool)
+            .fetch_optional(db)
             .await?;
     Ok(row.and_then(|(rule, first)| {
         serde_json::from_value::<Rule>(rule)

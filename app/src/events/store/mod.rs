@@ -92,15 +92,23 @@ async fn access(
     user: Option<&CurrentUser>,
     action: Action,
 ) -> Result<(EventRow, Option<Role>), AppError> {
-    // One connection at a time: holding one while asking the pool for another can
-    // starve the pool under load.
-    let event = {
-        let mut conn = pool.acquire().await?;
-        find_event(&mut conn, event_id)
-            .await?
-            .ok_or_else(|| not_found("meetup"))?
-    };
-    let role = role_in(pool, event.group_id, user).await?;
+    access_with(&mut *pool.acquire().await?, event_id, user, action).await
+}
+
+/// [`access`] on a connection the caller holds.
+async fn access_with(
+    conn: &mut PgConnection,
+    event_id: i64,
+    user: Option<&CurrentUser>,
+    action: Action,
+) -> Result<(EventRow, Option<Role>), AppError> {
+    // The caller's connection for both statements (each connection given back to the
+    // pool costs a round trip: sqlx checks it); never a second one while holding it: that
+    // can starve the pool under load.
+    let event = find_event(conn, event_id)
+        .await?
+        .ok_or_else(|| not_found("meetup"))?;
+    let role = role_in(conn, event.group_id, user).await?;
     require(Actor { user, role }, action)?;
     Ok((event, role))
 }
@@ -130,7 +138,10 @@ pub fn moment_label(at: DateTime<Utc>, zone: &str) -> String {
 }
 
 /// Everyone's RSVP to an event with names, waitlist positions and check-ins.
-pub async fn attendees(pool: &PgPool, event_id: i64) -> Result<Vec<Attendee>, sqlx::Error> {
+pub async fn attendees(
+    db: impl sqlx::PgExecutor<'_>,
+    event_id: i64,
+) -> Result<Vec<Attendee>, sqlx::Error> {
     let rows: Vec<(i64, String, i32, String, Option<i64>, bool)> = sqlx::query_as(
         "SELECT r.user_id, u.display_name, r.guests,
                 coalesce(r.seat::text, r.answer::text),
@@ -144,7 +155,7 @@ pub async fn attendees(pool: &PgPool, event_id: i64) -> Result<Vec<Attendee>, sq
                    r.arrival NULLS LAST, u.display_name",
     )
     .bind(event_id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()

@@ -5,18 +5,18 @@ use super::*;
 use crate::accounts::CurrentUser;
 use crate::errors::{invalid, not_found, AppError};
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 use std::collections::HashMap;
 
 pub async fn track_data() -> Result<TrackData, AppError> {
     let (user, pool) = member().await?;
     let now = Utc::now();
-    let metrics = {
-        let mut conn = pool.acquire().await?;
-        member_metrics(&mut conn, user.id).await?
-    };
-    let latest = latest(&pool, user.id).await?;
-    let recent = recent(&pool, &user, &metrics, now).await?;
+    // One connection for the four statements: each given back to the pool costs a round
+    // trip (sqlx checks it).
+    let mut conn = pool.acquire().await?;
+    let metrics = member_metrics(&mut conn, user.id).await?;
+    let latest = latest(&mut *conn, user.id).await?;
+    let recent = recent(&mut conn, &user, &metrics, now).await?;
+    drop(conn);
     Ok(TrackData {
         time_zone: user.time_zone.clone(),
         now_local: local_input(now, &user.time_zone),
@@ -32,7 +32,7 @@ pub async fn track_data() -> Result<TrackData, AppError> {
 /// The member's latest entries: the last observations logged, what is still being
 /// processed, and what was refused in the last 30 days (with the reason).
 async fn recent(
-    pool: &PgPool,
+    conn: &mut sqlx::PgConnection,
     user: &CurrentUser,
     metrics: &[MetricRow],
     now: DateTime<Utc>,
@@ -43,7 +43,7 @@ async fn recent(
           WHERE user_id = $1 ORDER BY id DESC LIMIT 10",
     )
     .bind(user.id)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     let unsettled: Vec<(serde_json::Value, DateTime<Utc>, Option<String>)> = sqlx::query_as(
         "SELECT r.payload, r.received_at, o.reason FROM raw_observations r
@@ -52,7 +52,7 @@ async fn recent(
           ORDER BY r.id DESC LIMIT 20",
     )
     .bind(user.id)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     let mut items: Vec<(DateTime<Utc>, RecentItem)> = Vec::new();
     for (metric_id, value, observed_at, created_at) in logged {

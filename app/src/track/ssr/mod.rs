@@ -67,7 +67,7 @@ async fn member() -> Result<(CurrentUser, PgPool), AppError> {
 
 /// Counts and latest values of each of the member's metrics.
 async fn latest(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     user_id: i64,
 ) -> Result<HashMap<i64, (i64, f64, DateTime<Utc>)>, sqlx::Error> {
     let rows: Vec<(i64, i64, f64, DateTime<Utc>)> = sqlx::query_as(
@@ -77,7 +77,7 @@ async fn latest(
           ORDER BY metric_id, observed_at DESC, id DESC",
     )
     .bind(user_id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
