@@ -296,7 +296,11 @@ async fn an_unknown_email_and_a_wrong_password_look_the_same() {
     let client = TestApp::new_client();
     let mut timings = [Vec::new(), Vec::new()];
     let mut bodies = [String::new(), String::new()];
-    for round in 0..3 {
+    // Four rounds (the account's limit refuses the sixth failure), each timing the
+    // fastest: other tests running at the same time only ever add to a timing, so the
+    // fastest of a few is the one least disturbed (a median of three failed once at
+    // 35 ms against 110 ms while the suite ran).
+    for round in 0..4 {
         for (i, email) in [
             "known@example.org",
             format!("nobody{round}@example.org").as_str(),
@@ -318,11 +322,8 @@ async fn an_unknown_email_and_a_wrong_password_look_the_same() {
         }
     }
     assert_eq!(bodies[0], bodies[1], "same words");
-    let median = |v: &mut Vec<Duration>| {
-        v.sort();
-        v[1]
-    };
-    let (known, unknown) = (median(&mut timings[0]), median(&mut timings[1]));
+    let fastest = |v: &[Duration]| v.iter().min().copied().unwrap_or_default();
+    let (known, unknown) = (fastest(&timings[0]), fastest(&timings[1]));
     // Both verify an argon2 hash; without the dummy hash the unknown one would be ~100x faster.
     assert!(
         unknown * 3 > known && known * 3 > unknown,
