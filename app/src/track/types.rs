@@ -29,7 +29,6 @@ pub struct MetricView {
     pub custom: bool,
     /// The latest value and when: "7.5 h · today 07:10".
     pub latest: Option<String>,
-    pub count: i64,
 }
 
 /// One stored observation as a history row.

@@ -103,7 +103,7 @@ pub async fn metric_data(
     .fetch_all(&pool)
     .await
     ?;
-    let latest = latest(&pool, user.id).await?;
+    let latest = latest(&pool, user.id, &[metric.id]).await?;
     let (chart, brush, day_notes) =
         match chart(&pool, user.id, &metric, &zone, now, from_day, to_day).await? {
             Some((chart, brush, notes)) => (Some(chart), Some(brush), notes),

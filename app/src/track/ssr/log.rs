@@ -14,7 +14,8 @@ pub async fn track_data() -> Result<TrackData, AppError> {
     // trip (sqlx checks it).
     let mut conn = pool.acquire().await?;
     let metrics = member_metrics(&mut conn, user.id).await?;
-    let latest = latest(&mut *conn, user.id).await?;
+    let ids: Vec<i64> = metrics.iter().map(|m| m.id).collect();
+    let latest = latest(&mut *conn, user.id, &ids).await?;
     let recent = recent(&mut conn, &user, &metrics, now).await?;
     drop(conn);
     Ok(TrackData {
