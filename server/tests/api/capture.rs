@@ -45,6 +45,16 @@ async fn land(
     Ok((!landed.is_empty()).then_some(()))
 }
 
+/// The status of each item of the quick log's recent list.
+fn recent_statuses(track: &Value) -> Vec<&str> {
+    track["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["status"].as_str().unwrap())
+        .collect()
+}
+
 async fn log(app: &TestApp, client: &reqwest::Client, form: &[(&str, &str)]) -> (u16, Value) {
     json(app.call(client, "log_entry", form).await).await
 }
@@ -285,12 +295,7 @@ async fn the_quick_log_finds_refusals_and_waiting_entries_behind_many_accepted_o
     tx.commit().await.unwrap();
 
     let (_, track) = json(app.call(&quinn, "get_track", &[]).await).await;
-    let statuses: Vec<&str> = track["recent"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["status"].as_str().unwrap())
-        .collect();
+    let statuses = recent_statuses(&track);
     assert!(statuses.contains(&"pending"), "{track}");
     assert!(statuses.contains(&"refused"), "{track}");
     assert!(statuses.contains(&"logged"), "{track}");
@@ -330,12 +335,7 @@ async fn landed_rows_that_fail_distill_stay_visible_with_the_reason() {
     tx.commit().await.unwrap();
     // Landed and waiting: the member sees them as being processed.
     let (_, track) = json(app.call(&quinn, "get_track", &[]).await).await;
-    let statuses: Vec<&str> = track["recent"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["status"].as_str().unwrap())
-        .collect();
+    let statuses = recent_statuses(&track);
     assert_eq!(statuses, vec!["pending"; 5]);
 
     app.run_jobs().await;
