@@ -45,7 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                {page_scripts(options)}
                 <MetaTags />
             </head>
             <body>
@@ -53,6 +53,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The page's code: the app's bundle, which hydrates the page, or for the quick log
+/// loaded on its own, the quick log's island (`track::island`).
+fn page_scripts(options: LeptosOptions) -> AnyView {
+    #[cfg(feature = "ssr")]
+    if track::island::serves_this_request(&options) {
+        return view! { <track::island::IslandScripts options /> }.into_any();
+    }
+    view! { <HydrationScripts options /> }.into_any()
 }
 
 /// Sends the browser on to a path on this site after a server function. Every redirect

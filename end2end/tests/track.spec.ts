@@ -75,3 +75,57 @@ test("log from the quick-log page: one tap, one number, a clear error that keeps
   await expect(entry.locator(".note")).toHaveText("after the hike #trail");
   expect(errors).toEqual([]);
 });
+
+test("the quick log loaded on its own runs on its small island: pin, a new metric's reasons beside its fields, log out", async ({ page, baseURL }) => {
+  const origin = new URL(baseURL!).origin;
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  const code: string[] = [];
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (/\.(wasm|js)$/.test(path)) code.push(path);
+  });
+  const signup = await page.request.post(`${origin}/api/signup`, {
+    headers: { Origin: origin, Accept: "application/json" },
+    form: { email: uniqueEmail("island"), display_name: "Ivy Island", password, time_zone: "America/Los_Angeles" },
+  });
+  expect(signup.status()).toBe(200);
+
+  await page.goto("/track");
+  await hydrated(page);
+  // The island's two files, not the app's bundle (README, "Front-end weight").
+  expect(code.sort()).toEqual(["/pkg/quicklog.js", "/pkg/quicklog_bg.wasm"]);
+
+  // Pinned, a metric gets its card, and logs from it; unpinned, the card goes.
+  const alcohol = page.locator('.metric-list li[data-metric="alcohol"]');
+  await alcohol.getByRole("button", { name: "Pin" }).click();
+  const card = page.locator('.log-card[data-metric="alcohol"]');
+  await expect(card).toHaveCount(1);
+  await card.getByLabel("Alcohol value").fill("2");
+  await card.getByRole("button", { name: "Log" }).click();
+  await expect(page.locator(".log-result")).toHaveText("Logged Alcohol: 2 drinks.");
+  await expect(page.locator(".recent-list .recent-item").first()).toContainText("Alcohol");
+  await page.locator('.metric-list li[data-metric="alcohol"]').getByRole("button", { name: "Unpin" }).click();
+  await expect(card).toHaveCount(0);
+
+  // A new metric: a reason beside the field it is about, what was typed kept; then made.
+  await page.getByText("Add your own metric").click();
+  await page.locator("#metric-name").fill("Cold showers");
+  await page.locator("#metric-kind").selectOption({ label: "Scale (whole points between bounds)" });
+  await page.getByRole("button", { name: "Add metric" }).click();
+  await expect(page.locator("#metric-max + .field-error")).toHaveText("A scale needs its lowest and highest points.");
+  await expect(page.locator("#metric-name")).toHaveValue("Cold showers");
+  await page.locator("#metric-min").fill("1");
+  await page.locator("#metric-max").fill("5");
+  await page.getByRole("button", { name: "Add metric" }).click();
+  await expect(page).toHaveURL(/\/track\/[a-z0-9-]+$/);
+  await expect(page.locator(".metric-page h1")).toContainText("Cold showers");
+  await hydrated(page);
+
+  // Back on the quick log, "Log out" is the header's plain form.
+  await page.goto("/track");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page.getByRole("link", { name: "Log in" }).first()).toBeVisible();
+  expect(errors).toEqual([]);
+});

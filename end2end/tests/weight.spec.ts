@@ -36,9 +36,9 @@ const TARGET: Record<string, number> = {
  */
 const CEILING: Record<string, number> = {
   "/": TARGET["/"],
-  // The main bundle alone is 179 KB: only islands would bring the quick log to its target
-  // (README, "Front-end weight"); held where it is until then.
-  "/track": 255 * KB,
+  // The quick log's island (app/quicklog) instead of the app's bundle, whose main file
+  // alone is 179 KB: a site built without the island is over this.
+  "/track": TARGET["/track"],
   "/events/{id}": TARGET["/events/{id}"],
   "/track/{metric}": TARGET["/track/{metric}"],
   "/dashboard": TARGET["/dashboard"],
@@ -46,7 +46,8 @@ const CEILING: Record<string, number> = {
 
 /**
  * Files per page: the main bundle, its script, the split's loader and the route's pack
- * (`cohort pack-site`); a page that fetches more is served an unpacked build.
+ * (`cohort pack-site`); a page that fetches more is served an unpacked build. (The quick
+ * log: the island's script and wasm.)
  */
 const MAX_FILES = 4;
 
@@ -242,28 +243,31 @@ test("moving between pages in place fetches each route's pack once and runs no m
     if (path.includes("/pack_")) packs.push(path);
   });
   await signUp(page, origin, true);
-  await page.goto("/track");
+  // (Not from /track: loaded on its own, the quick log is its island, and its links load
+  // the next page. Reached in place, it is the app's route, as here.)
+  await page.goto("/dashboard");
   await expect(page.locator("[data-hydrated=true]")).toHaveCount(1);
   // A marker on window survives client-side navigation but not a page load.
   await page.evaluate(() => ((window as unknown as { __stayed: boolean }).__stayed = true));
 
   const site = page.getByRole("navigation", { name: "Site" });
-  await site.getByRole("link", { name: "Dashboard", exact: true }).click();
-  await expect(page).toHaveURL(/\/dashboard$/);
-  await expect(page.getByRole("heading", { name: "Hello, Wendy Weight" })).toBeVisible();
   await site.getByRole("link", { name: "Track", exact: true }).click();
   await expect(page).toHaveURL(/\/track$/);
+  await expect(page.locator(".log-card")).not.toHaveCount(0);
   await page.locator('.metric-list a[href="/track/weight"]').click();
   await expect(page).toHaveURL(/\/track\/weight$/);
   await expect(page.getByRole("heading", { level: 1 })).toContainText("Weight");
   await site.getByRole("link", { name: "Track", exact: true }).click();
   await expect(page).toHaveURL(/\/track$/);
+  await site.getByRole("link", { name: "Dashboard", exact: true }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByRole("heading", { name: "Hello, Wendy Weight" })).toBeVisible();
   await page.waitForLoadState("networkidle");
 
   expect(await page.evaluate(() => (window as unknown as { __stayed?: boolean }).__stayed), "navigated in place").toBe(true);
   expect(packs.map((path) => path.replace(/_view_\d+/, "")), "one fetch per route visited").toEqual([
-    "/pkg/pack_track_route.wasm",
     "/pkg/pack_insights_route.wasm",
+    "/pkg/pack_track_route.wasm",
     "/pkg/pack_metric_route.wasm",
   ]);
   const modules = await page.evaluate(() => (window as unknown as { __modules: string[] }).__modules);

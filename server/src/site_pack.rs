@@ -16,7 +16,9 @@
 //!   that file alone;
 //! - the loader script (`__wasm_split.…js`) keeps wasm-split's shared imports and
 //!   callbacks, and fetches a route's pack instead of its chunks (`site_pack/loader.js`);
-//! - the chunk files are removed.
+//! - the chunk files are removed;
+//! - the quick log's island (`app/quicklog`, built after cargo-leptos's compressed
+//!   copies) gets its brotli and gzip copies.
 //!
 //! Every file is written under a temporary name and renamed; the manifest goes last, so a
 //! run that fails half-way leaves a site that still works. Packing a packed site does
@@ -59,6 +61,7 @@ fn pack_name(split: &str) -> String {
 pub fn pack_site(site_root: &Path) -> Result<PackReport> {
     let started = Instant::now();
     let pkg = site_root.join("pkg");
+    compress_island(&pkg)?;
     let manifest_path = pkg.join(MANIFEST);
     let manifest_text = fs::read_to_string(&manifest_path).with_context(|| {
         format!(
@@ -183,6 +186,25 @@ pub fn pack_site(site_root: &Path) -> Result<PackReport> {
         brotli_bytes,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The quick log's island (`app::track::island`), built after cargo-leptos wrote its
+/// compressed copies of the site: its brotli and gzip copies are written here, afresh
+/// at each run.
+fn compress_island(pkg: &Path) -> Result<()> {
+    let mut files = Vec::new();
+    for name in app::track::island::FILES {
+        let path = pkg.join(name);
+        if path.is_file() {
+            let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            files.push((path, bytes));
+        }
+    }
+    for ((path, _), (br, gz)) in files.iter().zip(compress_all(&files)?) {
+        write_replacing(&with_suffix(path, ".br"), &br)?;
+        write_replacing(&with_suffix(path, ".gz"), &gz)?;
+    }
+    Ok(())
 }
 
 /// `chunk_12`, `split___track_route_view_…`: names that are safe in a path and in the
@@ -398,6 +420,26 @@ export const __wasm_split_load___empty_route_view_1 = wrapAsyncCb(makeLoad(() =>
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect()
+    }
+
+    #[test]
+    fn gives_the_quick_logs_island_its_compressed_copies() {
+        let dir = site();
+        let pkg = dir.path().join("pkg");
+        let [script, wasm_file] = app::track::island::FILES;
+        fs::write(pkg.join(script), "export default function start() {}").unwrap();
+        fs::write(pkg.join(wasm_file), wasm(5)).unwrap();
+        pack_site(dir.path()).unwrap();
+        for name in [script, wasm_file] {
+            let mut unbrotli = Vec::new();
+            brotli::BrotliDecompress(
+                &mut &fs::read(pkg.join(format!("{name}.br"))).unwrap()[..],
+                &mut unbrotli,
+            )
+            .unwrap();
+            assert_eq!(unbrotli, fs::read(pkg.join(name)).unwrap(), "{name}");
+            assert!(pkg.join(format!("{name}.gz")).is_file(), "{name}");
+        }
     }
 
     #[test]

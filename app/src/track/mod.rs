@@ -18,6 +18,8 @@ pub mod csv;
 pub mod entry;
 pub mod import;
 #[cfg(feature = "ssr")]
+pub mod island;
+#[cfg(feature = "ssr")]
 pub mod metric;
 mod pages;
 #[cfg(feature = "ssr")]

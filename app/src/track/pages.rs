@@ -78,7 +78,7 @@ fn TrackView(
         <section class="quick-log" aria-labelledby="log-heading">
             <h2 id="log-heading" class="visually-hidden">"Log a value"</h2>
             <p class="muted">"Times are in " {zone} ". " <a href="/me">"Change"</a></p>
-            <LogResult log />
+            <div class="log-outcome"><LogResult log /></div>
             {if pinned.is_empty() {
                 view! { <p class="muted">"Pin metrics below to log them here."</p> }.into_any()
             } else {
@@ -113,7 +113,9 @@ fn TrackView(
                     }
                 }).collect_view()}
             </ul>
-            {move || pin.value().get().and_then(Result::err).map(|error| view! { <p class="error" role="alert">{message(&error)}</p> })}
+            <div class="pin-outcome">
+                {move || pin.value().get().and_then(Result::err).map(|error| view! { <p class="error" role="alert">{message(&error)}</p> })}
+            </div>
             <NewMetric create />
             <p class="imports">
                 <a href="/track/import" class="button secondary small">"Import a CSV file"</a>
