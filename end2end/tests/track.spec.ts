@@ -8,6 +8,15 @@ function uniqueEmail(prefix: string) {
   return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.org`;
 }
 
+/** A new member, logged in on `page`, in Los Angeles's time zone. */
+async function signUp(page: Page, origin: string, name: string) {
+  const signup = await page.request.post(`${origin}/api/signup`, {
+    headers: { Origin: origin, Accept: "application/json" },
+    form: { email: uniqueEmail(name.split(" ")[0].toLowerCase()), display_name: name, password, time_zone: "America/Los_Angeles" },
+  });
+  expect(signup.status()).toBe(200);
+}
+
 async function hydrated(page: Page) {
   await expect(page.locator("[data-hydrated=true]")).toHaveCount(1);
 }
@@ -22,11 +31,7 @@ test("log from the quick-log page: one tap, one number, a clear error that keeps
   const origin = new URL(baseURL!).origin;
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
-  const signup = await page.request.post(`${origin}/api/signup`, {
-    headers: { Origin: origin, Accept: "application/json" },
-    form: { email: uniqueEmail("tracker"), display_name: "Tess Tracker", password, time_zone: "America/Los_Angeles" },
-  });
-  expect(signup.status()).toBe(200);
+  await signUp(page, origin, "Tess Tracker");
 
   await page.goto("/track");
   await hydrated(page);
@@ -85,16 +90,31 @@ test("the quick log loaded on its own runs on its small island: pin, a new metri
     const path = new URL(request.url()).pathname;
     if (/\.(wasm|js)$/.test(path)) code.push(path);
   });
-  const signup = await page.request.post(`${origin}/api/signup`, {
-    headers: { Origin: origin, Accept: "application/json" },
-    form: { email: uniqueEmail("island"), display_name: "Ivy Island", password, time_zone: "America/Los_Angeles" },
-  });
-  expect(signup.status()).toBe(200);
+  await signUp(page, origin, "Ivy Island");
 
   await page.goto("/track");
   await hydrated(page);
   // The island's two files, not the app's bundle (README, "Front-end weight").
   expect(code.sort()).toEqual(["/pkg/quicklog.js", "/pkg/quicklog_bg.wasm"]);
+
+  // A second tap while the first is on its way is not sent again; and when the page
+  // does not come back after a stored log, it says so rather than that the log failed.
+  let sent = 0;
+  await page.route("**/api/log_entry", async (route) => {
+    sent += 1;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await route.continue();
+  });
+  await page.route("**/track", (route) => (route.request().resourceType() === "fetch" ? route.abort() : route.continue()));
+  const energy = page.locator('.log-card[data-metric="energy"]');
+  await energy.getByRole("button", { name: "3", exact: true }).click();
+  await energy.getByRole("button", { name: "4", exact: true }).click();
+  await expect(page.locator(".log-result")).toHaveText("Logged Energy: 3. Reload the page to see it.");
+  expect(sent).toBe(1);
+  await page.unrouteAll();
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator(".recent-list .recent-item").first()).toContainText("Energy");
 
   // Pinned, a metric gets its card, and logs from it; unpinned, the card goes.
   const alcohol = page.locator('.metric-list li[data-metric="alcohol"]');

@@ -18,7 +18,7 @@
 //!   callbacks, and fetches a route's pack instead of its chunks (`site_pack/loader.js`);
 //! - the chunk files are removed;
 //! - the quick log's island (`app/quicklog`, built after cargo-leptos's compressed
-//!   copies) gets its brotli and gzip copies.
+//!   copies) gets its brotli and gzip copies, once the routes are packed.
 //!
 //! Every file is written under a temporary name and renamed; the manifest goes last, so a
 //! run that fails half-way leaves a site that still works. Packing a packed site does
@@ -59,9 +59,14 @@ fn pack_name(split: &str) -> String {
 
 /// Packs the split build under `site_root` (its `pkg` directory).
 pub fn pack_site(site_root: &Path) -> Result<PackReport> {
+    let report = pack_routes(site_root)?;
+    compress_island(&site_root.join("pkg"))?;
+    Ok(report)
+}
+
+fn pack_routes(site_root: &Path) -> Result<PackReport> {
     let started = Instant::now();
     let pkg = site_root.join("pkg");
-    compress_island(&pkg)?;
     let manifest_path = pkg.join(MANIFEST);
     let manifest_text = fs::read_to_string(&manifest_path).with_context(|| {
         format!(
@@ -189,16 +194,21 @@ pub fn pack_site(site_root: &Path) -> Result<PackReport> {
 }
 
 /// The quick log's island (`app::track::island`), built after cargo-leptos wrote its
-/// compressed copies of the site: its brotli and gzip copies are written here, afresh
-/// at each run.
+/// compressed copies of the site: a file gets its brotli and gzip copies here when it
+/// has none or is newer than them.
 fn compress_island(pkg: &Path) -> Result<()> {
+    let modified = |path: &Path| fs::metadata(path).and_then(|m| m.modified()).ok();
     let mut files = Vec::new();
     for name in app::track::island::FILES {
         let path = pkg.join(name);
-        if path.is_file() {
-            let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            files.push((path, bytes));
+        let Some(built) = modified(&path) else {
+            continue;
+        };
+        if modified(&with_suffix(&path, ".br")).is_some_and(|copy| copy >= built) {
+            continue;
         }
+        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        files.push((path, bytes));
     }
     for ((path, _), (br, gz)) in files.iter().zip(compress_all(&files)?) {
         write_replacing(&with_suffix(path, ".br"), &br)?;

@@ -1,10 +1,11 @@
 //! The quick log's island: `/track` loaded in the browser (not reached by in-place
 //! navigation) is sent with the small module of `app/quicklog` instead of the app's
-//! bundle, 17 KB on the wire instead of 249 KB (README, "Front-end weight"). Its forms
+//! bundle, 18 KB on the wire instead of 249 KB (README, "Front-end weight"). Its forms
 //! then work as on a hydrated page; its links load the next page.
 //!
-//! Only where the release build put the island's files (`.ci/build`) is it used: a
-//! development build (`cargo leptos watch`) sends the app's bundle on every page.
+//! Only a release build with the island's files (`.ci/build`) uses it: a development
+//! build (`cargo leptos watch`, whose site may hold an older build's island) sends the
+//! app's bundle on every page.
 
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
@@ -15,15 +16,15 @@ pub const FILES: [&str; 2] = [SCRIPT, WASM];
 const SCRIPT: &str = "quicklog.js";
 const WASM: &str = "quicklog_bg.wasm";
 
-/// True when this request is the quick log and the site has its island.
+/// True when this request is the quick log and this release build's site has its
+/// island (a file check on the quick log's requests only).
 pub fn serves_this_request(options: &LeptosOptions) -> bool {
     let quick_log = use_context::<http::request::Parts>()
-        .is_some_and(|parts| parts.uri.path().trim_end_matches('/') == "/track");
-    quick_log
-        && std::path::Path::new(&*options.site_root)
-            .join(&*options.site_pkg_dir)
-            .join(WASM)
-            .is_file()
+        .is_some_and(|parts| matches!(parts.uri.path(), "/track" | "/track/"));
+    quick_log && options.env == leptos::config::Env::PROD && {
+        let pkg = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+        FILES.iter().all(|name| pkg.join(name).is_file())
+    }
 }
 
 /// The island's scripts in the page's head, in place of `HydrationScripts`: both files
