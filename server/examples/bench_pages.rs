@@ -44,6 +44,20 @@ async fn minimal(pool: PgPool) -> axum::response::Html<String> {
     axum::response::Html(page)
 }
 
+/// The route of a member page's minimal handler: [`minimal_member`] with the page's
+/// server function and what to list of its answer.
+fn member_route<T, Fut>(
+    pool: PgPool,
+    load: impl Fn() -> Fut + Clone + Send + Sync + 'static,
+    lines: impl Fn(&T) -> Vec<String> + Clone + Send + Sync + 'static,
+) -> axum::routing::MethodRouter
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = Result<T, leptos::prelude::ServerFnError>> + Send + 'static,
+{
+    get(move |session| minimal_member(pool.clone(), session, load.clone(), lines.clone()))
+}
+
 /// A member's page's reference: the session's member looked up as `cohort serve` does
 /// before a page (`user_for_session`), then the page's own server function called in a
 /// reactive owner that holds what the server's router provides (the pool, the request
@@ -205,56 +219,36 @@ async fn main() -> Result<()> {
         )
         .route(
             "/event",
-            get({
-                let pool = pool.clone();
-                move |session| {
-                    minimal_member(
-                        pool.clone(),
-                        session,
-                        move || app::events::server_fns::get_event(event),
-                        |detail| {
-                            let mut lines = vec![detail.title.clone()];
-                            lines.extend(
-                                detail
-                                    .attendees
-                                    .iter()
-                                    .flatten()
-                                    .map(|a| a.display_name.clone()),
-                            );
-                            lines.extend(detail.talks.iter().map(|t| t.title.clone()));
-                            lines
-                        },
-                    )
-                }
-            }),
+            member_route(
+                pool.clone(),
+                move || app::events::server_fns::get_event(event),
+                |detail| {
+                    let mut lines = vec![detail.title.clone()];
+                    lines.extend(
+                        detail
+                            .attendees
+                            .iter()
+                            .flatten()
+                            .map(|a| a.display_name.clone()),
+                    );
+                    lines.extend(detail.talks.iter().map(|t| t.title.clone()));
+                    lines
+                },
+            ),
         )
         .route(
             "/track",
-            get({
-                let pool = pool.clone();
-                move |session| {
-                    minimal_member(
-                        pool.clone(),
-                        session,
-                        app::track::server_fns::get_track,
-                        |data| data.metrics.iter().map(|m| m.name.clone()).collect(),
-                    )
-                }
+            member_route(pool.clone(), app::track::server_fns::get_track, |data| {
+                data.metrics.iter().map(|m| m.name.clone()).collect()
             }),
         )
         .route(
             "/dashboard",
-            get({
-                let pool = pool.clone();
-                move |session| {
-                    minimal_member(
-                        pool.clone(),
-                        session,
-                        || app::insights::dashboard::get_dashboard(None),
-                        |data| data.cards.iter().map(|c| c.name.clone()).collect(),
-                    )
-                }
-            }),
+            member_route(
+                pool.clone(),
+                || app::insights::dashboard::get_dashboard(None),
+                |data| data.cards.iter().map(|c| c.name.clone()).collect(),
+            ),
         )
         .layer(sessions);
     tokio::spawn(async move { axum::serve(listener, router).await });
