@@ -123,6 +123,22 @@ async fn the_quick_log_lands_distills_once_and_converts_units() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(counts(&app, id).await, (1, 1, 0));
+    // Another value from the same form (its page did not come back) is refused with
+    // the reason, not answered "Logged" and dropped; the first value stays.
+    let (status, body) = log(
+        &app,
+        &quinn,
+        &[("metric", "mood"), ("value", "8"), ("key", "k1")],
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            400,
+            Some("This page already logged Mood once. Reload the page to log another value.")
+        )
+    );
+    assert_eq!(counts(&app, id).await, (1, 1, 0));
 
     // Units: stored canonical (sleep in minutes, weight in kg), "7:30" is hours:minutes.
     log(

@@ -143,16 +143,36 @@ pub async fn log_entry(
     // The same checks Distill makes, now, so that a typo is an error on the form and
     // not a refusal found later.
     let clean = check(&entry, &metric, &user.time_zone, Utc::now()).map_err(invalid)?;
+    let key = format!("{key}:{}", metric.key);
+    let payload = serde_json::to_value(&entry)?;
     let landed = crate::pipeline::capture::land(
         &mut tx,
         user.id,
         "quick_log",
         vec![crate::pipeline::capture::Landing {
-            idempotency_key: format!("{key}:{}", metric.key),
-            payload: serde_json::to_value(&entry)?,
+            idempotency_key: key.clone(),
+            payload: payload.clone(),
         }],
     )
     .await?;
+    if landed.is_empty() {
+        // This form logged this metric before: the same entry again (a double tap, a
+        // re-sent form) is answered as before; another value is refused, not dropped.
+        let stored: Option<serde_json::Value> = sqlx::query_scalar(
+            "SELECT payload FROM raw_observations
+              WHERE user_id = $1 AND source = 'quick_log' AND idempotency_key = $2",
+        )
+        .bind(user.id)
+        .bind(&key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if stored.is_some_and(|stored| stored != payload) {
+            return Err(invalid(format!(
+                "This page already logged {} once. Reload the page to log another value.",
+                metric.name
+            )));
+        }
+    }
     tx.commit().await?;
     if !landed.is_empty() {
         // The job is the guarantee; distilling here too makes the entry show at once.
