@@ -295,6 +295,29 @@ impl TestApp {
     }
 }
 
+/// A page's markup without Leptos's hydration markers (`<!>` and `<!--…-->`), whose
+/// places depend on how the views were compiled (`erase_components`): the tags and text
+/// a reader gets, for assertions on a fragment such as `<h1>Glucose night</h1>`.
+pub fn without_markers(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<!") {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        if let Some(after) = tail.strip_prefix("<!>") {
+            rest = after;
+        } else if let Some(comment) = tail.strip_prefix("<!--") {
+            rest = comment.find("-->").map_or("", |end| &comment[end + 3..]);
+        } else {
+            // `<!DOCTYPE html>`
+            out.push_str("<!");
+            rest = &tail[2..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Stops the clusters and removes their directories however the test ends (a failed
 /// assertion must not leave a PostgreSQL server running and its directory behind).
 pub struct Clusters(pub Vec<(cohort::pg::EmbeddedPostgres, std::path::PathBuf)>);

@@ -3,7 +3,7 @@
 //! server, the reminder sent once, calendars and feeds that standard parsers read,
 //! comments, talks, check-in and the CSV export.
 
-use crate::helpers::TestApp;
+use crate::helpers::{without_markers, TestApp};
 use crate::smtp::SmtpServer;
 use chrono::{Duration, TimeZone, Utc};
 use cohort::job_types::cohort_runner;
@@ -1037,13 +1037,15 @@ async fn event_pages_render_on_the_server_with_link_previews() {
             ("online_url", "https://meet.example.org/qs"),
         ])
         .await;
-    let html = group
-        .app
-        .get(&format!("/events/{event}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = without_markers(
+        &group
+            .app
+            .get(&format!("/events/{event}"))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
     assert!(html.contains("<h1>Glucose night</h1>"), "{html}");
     assert!(
         html.contains(r#"property="og:title" content="Glucose night""#),
