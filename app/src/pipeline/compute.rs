@@ -144,6 +144,8 @@ pub struct Results {
     pub summaries: Vec<(i64, Summary)>,
     pub tests: Vec<Tested>,
     pub nudges: Vec<daily::Nudge>,
+    /// The series the pairs were tested on ([`Inputs::pair_window`]).
+    pub window: BTreeMap<String, Vec<Day>>,
 }
 
 /// Nudges kept per member.
@@ -169,10 +171,12 @@ impl Inputs {
                 Some((facts.id, daily::summarise(days, self.as_of, facts.goal)))
             })
             .collect();
+        let window = self.pair_window();
         Results {
             summaries,
-            tests: daily::test_pairs(&self.pair_window(), self.thresholds),
+            tests: daily::test_pairs(&window, self.thresholds),
             nudges: daily::nudges(&self.series, self.as_of, NUDGES),
+            window,
         }
     }
 
@@ -505,10 +509,10 @@ async fn store(
     let shown: Vec<&Tested> = t.iter().filter(|t| t.shown).collect();
     // Meetup days against a metric say by how much ("On meetup days, your sleep is 40
     // min less"), over the days the pair was tested on.
-    let window = inputs.pair_window();
+    let window = &results.window;
     let differences: BTreeMap<String, f64> = shown
         .iter()
-        .filter_map(|t| Some((subject(t), daily::meetup_difference(&window, t)?)))
+        .filter_map(|t| Some((subject(t), daily::meetup_difference(window, t)?)))
         .collect();
     let subjects: Vec<String> = shown.iter().map(|t| subject(t)).collect();
     sqlx::query("DELETE FROM insights WHERE user_id = $1 AND NOT (subject = ANY($2))")
