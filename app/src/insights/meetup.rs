@@ -107,73 +107,77 @@ pub mod ssr {
         zone: &str,
         starts_at: DateTime<Utc>,
     ) -> Result<MeetupFigures, sqlx::Error> {
-        let frozen: Option<DateTime<Utc>> =
-            sqlx::query_scalar("SELECT frozen_at FROM meetup_snapshots WHERE event_id = $1")
-                .bind(event_id)
-                .fetch_optional(&mut *conn)
-                .await?;
+        // One statement for what were three (whether the meetup is frozen, its figures,
+        // the viewer's standing in them): the figures frozen for it if it is, else the
+        // group's as published (before its start once it has started), each with the
+        // viewer's percentile. A row without a metric says that it is frozen, so that a
+        // meetup frozen with no figures says so too.
+        type Joined = (
+            Option<DateTime<Utc>>,
+            Option<i64>,
+            String,
+            bool,
+            String,
+            Option<serde_json::Value>,
+            Option<DateTime<Utc>>,
+            Option<f64>,
+        );
+        let started = starts_at <= Utc::now();
+        let joined: Vec<Joined> = sqlx::query_as(
+            "WITH snapshot AS (SELECT frozen_at FROM meetup_snapshots WHERE event_id = $1)
+             SELECT frozen_at, NULL::bigint, '', false, '', NULL::jsonb, NULL::timestamptz,
+                    NULL::float8
+               FROM snapshot
+             UNION ALL
+             SELECT NULL, f.metric_id, f.window_key, f.published, f.reason, f.figures,
+                    f.computed_at, r.percentile
+               FROM meetup_figures f
+               JOIN metrics m ON m.id = f.metric_id AND m.owner_id IS NULL
+               LEFT JOIN meetup_figure_ranks r
+                 ON r.event_id = f.event_id AND r.metric_id = f.metric_id
+                AND r.window_key = f.window_key AND r.user_id = $3
+              WHERE f.event_id = $1
+             UNION ALL
+             SELECT NULL, f.metric_id, f.window_key, f.published, f.reason, f.figures,
+                    f.computed_at, r.percentile
+               FROM group_figures f
+               JOIN metrics m ON m.id = f.metric_id AND m.owner_id IS NULL
+               LEFT JOIN group_figure_ranks r
+                 ON r.group_id = f.group_id AND r.metric_id = f.metric_id
+                AND r.window_key = f.window_key AND r.user_id = $3
+              WHERE NOT EXISTS (SELECT 1 FROM snapshot)
+                AND f.group_id = $2 AND f.window_key = ANY($4)
+                AND ($5::timestamptz IS NULL OR f.computed_at <= $5)
+             ORDER BY 2 NULLS FIRST, 3",
+        )
+        .bind(event_id)
+        .bind(group_id)
+        .bind(viewer_id)
+        .bind([Window::SinceMeetup.key(), Window::BeforeMeetup.key()])
+        .bind(started.then_some(starts_at))
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut frozen = None;
+        let mut rows: Vec<FigureRow> = Vec::new();
+        let mut ranks: BTreeMap<i64, f64> = BTreeMap::new();
+        for (frozen_at, metric, window, published, reason, figures, computed_at, percentile) in
+            joined
+        {
+            let (Some(metric), Some(computed_at)) = (metric, computed_at) else {
+                frozen = frozen_at;
+                continue;
+            };
+            // The standing is the viewer's since the last meetup.
+            if let Some(percentile) = percentile.filter(|_| window == Window::SinceMeetup.key()) {
+                ranks.insert(metric, percentile);
+            }
+            rows.push((metric, window, published, reason, figures, computed_at));
+        }
         let source = match frozen {
             Some(at) => Source::Frozen(at),
-            None if starts_at <= Utc::now() => Source::Due,
+            None if started => Source::Due,
             None => Source::Live,
         };
-        let windows = [Window::SinceMeetup.key(), Window::BeforeMeetup.key()];
-        // Catalogue metrics only: a member's own metric has one owner, so it is never
-        // published, and its name is theirs.
-        let rows: Vec<FigureRow> = match source {
-            Source::Frozen(_) => {
-                sqlx::query_as(
-                    "SELECT f.metric_id, f.window_key, f.published, f.reason, f.figures, f.computed_at
-                       FROM meetup_figures f JOIN metrics m ON m.id = f.metric_id AND m.owner_id IS NULL
-                      WHERE f.event_id = $1 ORDER BY m.id",
-                )
-                .bind(event_id)
-                .fetch_all(&mut *conn)
-                .await?
-            }
-            Source::Live | Source::Due => {
-                sqlx::query_as(
-                    "SELECT f.metric_id, f.window_key, f.published, f.reason, f.figures, f.computed_at
-                       FROM group_figures f JOIN metrics m ON m.id = f.metric_id AND m.owner_id IS NULL
-                      WHERE f.group_id = $1 AND f.window_key = ANY($2)
-                        AND ($3::timestamptz IS NULL OR f.computed_at <= $3)
-                      ORDER BY m.id",
-                )
-                .bind(group_id)
-                .bind(windows)
-                .bind(matches!(source, Source::Due).then_some(starts_at))
-                .fetch_all(&mut *conn)
-                .await?
-            }
-        };
-        let ranks: Vec<(i64, f64)> = match source {
-            Source::Frozen(_) => {
-                sqlx::query_as(
-                    "SELECT metric_id, percentile FROM meetup_figure_ranks
-                      WHERE event_id = $1 AND user_id = $2 AND window_key = $3",
-                )
-                .bind(event_id)
-                .bind(viewer_id)
-                .bind(Window::SinceMeetup.key())
-                .fetch_all(&mut *conn)
-                .await?
-            }
-            Source::Live | Source::Due => {
-                sqlx::query_as(
-                    "SELECT r.metric_id, r.percentile FROM group_figure_ranks r
-                       JOIN group_figures f USING (group_id, metric_id, window_key)
-                      WHERE r.group_id = $1 AND r.user_id = $2 AND r.window_key = $3
-                        AND ($4::timestamptz IS NULL OR f.computed_at <= $4)",
-                )
-                .bind(group_id)
-                .bind(viewer_id)
-                .bind(Window::SinceMeetup.key())
-                .bind(matches!(source, Source::Due).then_some(starts_at))
-                .fetch_all(&mut *conn)
-                .await?
-            }
-        };
-        let ranks: BTreeMap<i64, f64> = ranks.into_iter().collect();
         let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
         let metrics: Vec<MetricRow> =
             sqlx::query_as(&format!("{METRIC_SELECT} AND m.id = ANY($2) ORDER BY m.id"))

@@ -102,15 +102,28 @@ async fn access_with(
     user: Option<&CurrentUser>,
     action: Action,
 ) -> Result<(EventRow, Option<Role>), AppError> {
-    // The caller's connection for both statements (each connection given back to the
-    // pool costs a round trip: sqlx checks it); never a second one while holding it: that
-    // can starve the pool under load.
-    let event = find_event(conn, event_id)
-        .await?
-        .ok_or_else(|| not_found("meetup"))?;
-    let role = role_in(conn, event.group_id, user).await?;
+    // One statement for the event and the viewer's role in its group, on the caller's
+    // connection (each connection given back to the pool costs a round trip: sqlx checks
+    // it); never a second one while holding it: that can starve the pool under load.
+    #[derive(sqlx::FromRow)]
+    struct WithRole {
+        #[sqlx(flatten)]
+        event: EventRow,
+        role: Option<String>,
+    }
+    let found: WithRole = sqlx::query_as(&format!(
+        "SELECT e.*, (SELECT m.role::text FROM memberships m
+                       WHERE m.group_id = e.group_id AND m.user_id = $2) AS role
+           FROM ({EVENT_ROW} WHERE e.id = $1) e"
+    ))
+    .bind(event_id)
+    .bind(user.map(|user| user.id))
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| not_found("meetup"))?;
+    let role = found.role.as_deref().and_then(Role::parse);
     require(Actor { user, role }, action)?;
-    Ok((event, role))
+    Ok((found.event, role))
 }
 
 fn gate(event: &EventRow, now: DateTime<Utc>) -> RsvpGate {
