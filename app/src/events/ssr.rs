@@ -61,25 +61,54 @@ pub async fn group_meetups(
     group_id: i64,
     now: DateTime<Utc>,
 ) -> Result<(Vec<MeetupCard>, Vec<MeetupCard>), sqlx::Error> {
-    let upcoming = sqlx::query_as::<_, EventRow>(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events e JOIN groups g ON g.id = e.group_id
-          WHERE e.group_id = $1 AND e.ends_at >= $2 ORDER BY e.starts_at, e.id"
-    ))
-    .bind(group_id)
-    .bind(now)
-    .fetch_all(pool)
-    .await?;
-    let past = sqlx::query_as::<_, EventRow>(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events e JOIN groups g ON g.id = e.group_id
-          WHERE e.group_id = $1 AND e.ends_at < $2 ORDER BY e.starts_at DESC, e.id DESC LIMIT $3"
-    ))
-    .bind(group_id)
-    .bind(now)
-    .bind(PAST_LIMIT)
-    .fetch_all(pool)
-    .await?;
+    upcoming_and_past(&mut *pool.acquire().await?, Some(group_id), now).await
+}
+
+/// The meetups still to come at `now` (soonest first; one in progress counts) and the
+/// [`PAST_LIMIT`] most recent past ones (latest first), of one group or of all: in one
+/// statement, a round trip less than two.
+async fn upcoming_and_past(
+    conn: &mut sqlx::PgConnection,
+    group_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<MeetupCard>, Vec<MeetupCard>), sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        event: EventRow,
+        earlier: bool,
+    }
+    let of_group = if group_id.is_some() {
+        "AND e.group_id = $3"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "(SELECT {EVENT_COLUMNS}, false AS earlier FROM events e JOIN groups g ON g.id = e.group_id
+           WHERE e.ends_at >= $1 {of_group})
+         UNION ALL
+         (SELECT {EVENT_COLUMNS}, true FROM events e JOIN groups g ON g.id = e.group_id
+           WHERE e.ends_at < $1 {of_group}
+           ORDER BY e.starts_at DESC, e.id DESC LIMIT $2)"
+    );
+    let mut query = sqlx::query_as::<_, Row>(&sql).bind(now).bind(PAST_LIMIT);
+    if let Some(group_id) = group_id {
+        query = query.bind(group_id);
+    }
+    let (past, mut upcoming): (Vec<Row>, Vec<Row>) = query
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .partition(|row| row.earlier);
+    // The union's order is not the branches': each list is put in its own here.
+    upcoming.sort_by_key(|row| (row.event.starts_at, row.event.id));
+    let mut past: Vec<EventRow> = past.into_iter().map(|row| row.event).collect();
+    past.sort_by_key(|event| std::cmp::Reverse((event.starts_at, event.id)));
     Ok((
-        upcoming.into_iter().map(MeetupCard::from).collect(),
+        upcoming
+            .into_iter()
+            .map(|row| MeetupCard::from(row.event))
+            .collect(),
         past.into_iter().map(MeetupCard::from).collect(),
     ))
 }
@@ -87,7 +116,7 @@ pub async fn group_meetups(
 /// The home page: every group, its meetups still to come (an event in progress counts as
 /// upcoming) and the most recent past ones, as seen at `now`.
 pub async fn home_data(pool: &PgPool, now: DateTime<Utc>) -> Result<HomeData, sqlx::Error> {
-    // One connection for the three statements: each given back to the pool costs a round
+    // One connection for the two statements: each given back to the pool costs a round
     // trip (sqlx checks it).
     let mut conn = pool.acquire().await?;
     let groups = sqlx::query_as::<_, (String, String, String, String, i64)>(
@@ -108,27 +137,12 @@ pub async fn home_data(pool: &PgPool, now: DateTime<Utc>) -> Result<HomeData, sq
     })
     .collect();
 
-    let upcoming = sqlx::query_as::<_, EventRow>(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events e JOIN groups g ON g.id = e.group_id
-          WHERE e.ends_at >= $1 ORDER BY e.starts_at, e.id"
-    ))
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await?;
-
-    let past = sqlx::query_as::<_, EventRow>(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events e JOIN groups g ON g.id = e.group_id
-          WHERE e.ends_at < $1 ORDER BY e.starts_at DESC, e.id DESC LIMIT $2"
-    ))
-    .bind(now)
-    .bind(PAST_LIMIT)
-    .fetch_all(&mut *conn)
-    .await?;
+    let (upcoming, past) = upcoming_and_past(&mut conn, None, now).await?;
 
     Ok(HomeData {
         groups,
-        upcoming: upcoming.into_iter().map(MeetupCard::from).collect(),
-        past: past.into_iter().map(MeetupCard::from).collect(),
+        upcoming,
+        past,
     })
 }
 

@@ -105,3 +105,50 @@ async fn pages_finish_while_other_routers_are_built() {
     let built = builder.join().unwrap();
     assert!(built > 0, "no router was built meanwhile");
 }
+
+/// The home page's and a group's lists come from one statement (a union of the two):
+/// each list in its own order, an event in progress among the upcoming ones, at most 50
+/// past ones, the latest first.
+#[tokio::test]
+async fn upcoming_meetups_come_soonest_first_and_past_ones_latest_first() {
+    let app = seeded_app().await;
+    let group_id: i64 = sqlx::query_scalar("SELECT id FROM groups")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    // 60 more past meetups (copies of the first, a day apart) and one in progress.
+    sqlx::query(
+        "INSERT INTO events (group_id, title, body_md, starts_at, ends_at, time_zone, venue,
+                             address)
+         SELECT group_id, title || ' #' || n, body_md, now() - make_interval(days => n),
+                now() - make_interval(days => n) + interval '2 hours', time_zone, venue, address
+           FROM events, generate_series(1, 60) n
+          WHERE id = (SELECT min(id) FROM events)
+         UNION ALL
+         SELECT group_id, 'Happening now', body_md, now() - interval '1 hour',
+                now() + interval '1 hour', time_zone, venue, address
+           FROM events WHERE id = (SELECT min(id) FROM events)",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let now = Utc::now();
+    let home = app::events::ssr::home_data(&app.pool, now).await.unwrap();
+    let (upcoming, past) = app::events::ssr::group_meetups(&app.pool, group_id, now)
+        .await
+        .unwrap();
+    assert_eq!(home.upcoming, upcoming);
+    assert_eq!(home.past, past);
+    assert!(upcoming.iter().any(|m| m.title == "Happening now"));
+    assert!(upcoming.len() >= 2, "{upcoming:?}");
+    assert!(upcoming
+        .windows(2)
+        .all(|w| w[0].starts_at <= w[1].starts_at));
+    assert_eq!(past.len(), 50);
+    assert!(past.windows(2).all(|w| w[0].starts_at > w[1].starts_at));
+    assert_eq!(
+        past[0].title, "QSNB Meetup v1.3 #1",
+        "the latest past first"
+    );
+    assert!(past.iter().all(|m| m.starts_at < now));
+}
