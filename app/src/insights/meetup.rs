@@ -111,7 +111,9 @@ pub mod ssr {
         // the viewer's standing in them): the figures frozen for it if it is, else the
         // group's as published (before its start once it has started), each with the
         // viewer's percentile. A row without a metric says that it is frozen, so that a
-        // meetup frozen with no figures says so too.
+        // meetup frozen with no figures says so too. Catalogue metrics only: a member's
+        // own metric has one owner, so it is never published, and its name is theirs.
+        // (`meetup_figures` rows exist only under a snapshot: their key refers to it.)
         type Joined = (
             Option<DateTime<Utc>>,
             Option<i64>,
