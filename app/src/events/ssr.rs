@@ -95,20 +95,19 @@ async fn upcoming_and_past(
     if let Some(group_id) = group_id {
         query = query.bind(group_id);
     }
-    let (past, mut upcoming): (Vec<Row>, Vec<Row>) = query
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .partition(|row| row.earlier);
+    let (mut upcoming, mut past) = (Vec::new(), Vec::new());
+    for row in query.fetch_all(&mut *conn).await? {
+        if row.earlier {
+            past.push(row.event);
+        } else {
+            upcoming.push(row.event);
+        }
+    }
     // The union's order is not the branches': each list is put in its own here.
-    upcoming.sort_by_key(|row| (row.event.starts_at, row.event.id));
-    let mut past: Vec<EventRow> = past.into_iter().map(|row| row.event).collect();
+    upcoming.sort_by_key(|event| (event.starts_at, event.id));
     past.sort_by_key(|event| std::cmp::Reverse((event.starts_at, event.id)));
     Ok((
-        upcoming
-            .into_iter()
-            .map(|row| MeetupCard::from(row.event))
-            .collect(),
+        upcoming.into_iter().map(MeetupCard::from).collect(),
         past.into_iter().map(MeetupCard::from).collect(),
     ))
 }
