@@ -61,9 +61,6 @@ impl WebSettings {
     }
 }
 
-/// Members stay logged in while they keep coming back within this time.
-const SESSION_INACTIVITY_DAYS: i64 = 30;
-
 pub struct Application {
     listener: TcpListener,
     router: Router,
@@ -150,7 +147,7 @@ pub fn router(leptos_options: LeptosOptions, pool: PgPool, settings: &WebSetting
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
         .with_expiry(Expiry::OnInactivity(CookieDuration::days(
-            SESSION_INACTIVITY_DAYS,
+            app::accounts::ssr::SESSION_INACTIVITY_DAYS,
         )));
     let public_origin: Option<Arc<str>> = public_origin.map(Arc::from);
     let origin_policy = OriginPolicy {

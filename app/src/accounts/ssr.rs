@@ -139,19 +139,54 @@ async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>().await.map_err(internal)
 }
 
-/// The client's address, as text for an `inet` column.
+/// The client's address, as text for an `inet` column: see [`client_address`].
 async fn client_ip() -> Option<String> {
-    leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
+    let peer = leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
         .await
-        .ok()
-        .map(|info| info.0.ip().to_string())
+        .ok()?
+        .0
+        .ip();
+    let headers = use_context::<http::request::Parts>().map(|parts| parts.headers);
+    Some(client_address(peer, headers.as_ref()).to_string())
+}
+
+/// Who sent a request: the connection's peer, unless that peer is this machine (a
+/// reverse proxy beside Cohort, as the README's Caddy set-up) and says whom it forwards
+/// for in `X-Forwarded-For`: then the last address there, the one that proxy saw (an
+/// address a client wrote into the header itself comes before it). Without this, behind
+/// a proxy every visitor was 127.0.0.1, and 20 failed log-ins from anyone locked
+/// everyone out for 15 minutes.
+pub fn client_address(
+    peer: std::net::IpAddr,
+    headers: Option<&http::HeaderMap>,
+) -> std::net::IpAddr {
+    if !peer.is_loopback() {
+        return peer;
+    }
+    headers
+        .and_then(|headers| headers.get_all("x-forwarded-for").iter().next_back())
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok())
+        .unwrap_or(peer)
 }
 
 fn valid_time_zone(zone: &str) -> bool {
     zone.parse::<chrono_tz::Tz>().is_ok()
 }
 
-/// The member a session belongs to, if it is still valid.
+/// How long a session lasts past the member's last visit.
+pub const SESSION_INACTIVITY_DAYS: i64 = 30;
+
+/// A session is pushed back to [`SESSION_INACTIVITY_DAYS`] from now once less than this
+/// is left of it, so a member's visits write their session at most once a day.
+const SESSION_REFRESH_AFTER_HOURS: i64 = 24;
+
+/// The member a session belongs to, if it is still valid. A session that has gone a day
+/// without being pushed back is marked to be saved: the session layer then writes it
+/// with a fresh expiry and sends the cookie again, so a session ends 30 days after the
+/// member's last visit, not 30 days after they logged in (tower-sessions saves only a
+/// session that changed).
 pub async fn user_for_session(
     pool: &PgPool,
     session: &Session,
@@ -159,15 +194,31 @@ pub async fn user_for_session(
     let Some(stored) = session.get::<SessionUser>(SESSION_USER).await? else {
         return Ok(None);
     };
-    let row: Option<(i64, String, String, String, bool, i32)> = sqlx::query_as(
-        "SELECT id, email, display_name, time_zone, is_admin, session_epoch FROM users WHERE id = $1",
+    // Whether the stored session is due to be pushed back comes with the member, in the
+    // same statement: no round trip of its own.
+    let refresh_below = chrono::Utc::now() + chrono::Duration::days(SESSION_INACTIVITY_DAYS)
+        - chrono::Duration::hours(SESSION_REFRESH_AFTER_HOURS);
+    let row: Option<(i64, String, String, String, bool, i32, bool)> = sqlx::query_as(
+        "SELECT id, email, display_name, time_zone, is_admin, session_epoch,
+                coalesce((SELECT s.expiry_date < $3 FROM tower_sessions.session s WHERE s.id = $2), false)
+           FROM users WHERE id = $1",
     )
     .bind(stored.id)
+    .bind(session.id().map(|id| id.to_string()))
+    .bind(refresh_below)
     .fetch_optional(pool)
     .await
     ?;
     match row {
-        Some((id, email, display_name, time_zone, is_admin, epoch)) if epoch == stored.epoch => {
+        Some((id, email, display_name, time_zone, is_admin, epoch, due))
+            if epoch == stored.epoch =>
+        {
+            if due {
+                // Marks the session changed (the same expiry: it counts from now).
+                session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(
+                    tower_sessions::cookie::time::Duration::days(SESSION_INACTIVITY_DAYS),
+                )));
+            }
             Ok(Some(CurrentUser {
                 id,
                 email,
@@ -622,6 +673,33 @@ pub async fn export_user(pool: &PgPool, user_id: i64) -> Result<serde_json::Valu
     .bind(user_id)
     .fetch_one(pool)
     .await?;
+    let day_notes: serde_json::Value = sqlx::query_scalar(
+        "SELECT coalesce(json_agg(json_build_object('day', day, 'note', note) ORDER BY day), '[]'::json)
+           FROM day_notes WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
+    // What each token was called and did, never its secret (only a hash is stored).
+    let api_tokens: serde_json::Value = sqlx::query_scalar(
+        "SELECT coalesce(json_agg(json_build_object(
+                  'name', name, 'scope', scope, 'prefix', prefix, 'created_at', created_at,
+                  'last_used_at', last_used_at, 'revoked_at', revoked_at) ORDER BY id), '[]'::json)
+           FROM api_tokens WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
+    let imports: serde_json::Value = sqlx::query_scalar(
+        "SELECT coalesce(json_agg(json_build_object(
+                  'filename', filename, 'kind', kind, 'status', status, 'size_bytes', size_bytes,
+                  'rows', rows_done, 'accepted', accepted, 'duplicates', duplicates,
+                  'rejected', rejected, 'skipped', skipped, 'created_at', created_at) ORDER BY id), '[]'::json)
+           FROM imports WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
     Ok(serde_json::json!({
         "format": "cohort-export-1",
         "exported_at": chrono::Utc::now(),
@@ -634,6 +712,9 @@ pub async fn export_user(pool: &PgPool, user_id: i64) -> Result<serde_json::Valu
         "shares": shares,
         "observations": observations,
         "received": received,
+        "day_notes": day_notes,
+        "api_tokens": api_tokens,
+        "imports": imports,
     }))
 }
 
@@ -652,6 +733,35 @@ pub fn random_password() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn behind_a_local_proxy_the_client_is_the_last_forwarded_address() {
+        let headers = |values: &[&str]| {
+            let mut map = http::HeaderMap::new();
+            for value in values {
+                map.append("x-forwarded-for", value.parse().unwrap());
+            }
+            map
+        };
+        let local: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let remote: std::net::IpAddr = "198.51.100.9".parse().unwrap();
+        let address =
+            |peer, values: &[&str]| client_address(peer, Some(&headers(values))).to_string();
+        // The proxy appends the address it saw; what the client wrote comes first.
+        assert_eq!(address(local, &["203.0.113.7"]), "203.0.113.7");
+        assert_eq!(address(local, &["6.6.6.6, 203.0.113.7"]), "203.0.113.7");
+        assert_eq!(address(local, &["6.6.6.6", "203.0.113.7"]), "203.0.113.7");
+        assert_eq!(
+            address("::1".parse().unwrap(), &["2001:db8::1"]),
+            "2001:db8::1"
+        );
+        // No header, or nothing readable in it: the peer.
+        assert_eq!(address(local, &[]), "127.0.0.1");
+        assert_eq!(address(local, &["not an address"]), "127.0.0.1");
+        assert_eq!(client_address(local, None).to_string(), "127.0.0.1");
+        // A client connecting directly cannot choose its address.
+        assert_eq!(address(remote, &["203.0.113.7"]), "198.51.100.9");
+    }
 
     #[test]
     fn common_passwords_are_refused() {

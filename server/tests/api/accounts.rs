@@ -227,6 +227,65 @@ async fn logging_out_ends_the_session() {
 }
 
 #[tokio::test]
+async fn a_session_lasts_thirty_days_past_the_last_visit_not_past_the_log_in() {
+    let app = TestApp::spawn().await;
+    let client = app.member("often@example.org", "Often").await;
+    let expiry = || async {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+            "SELECT expiry_date FROM tower_sessions.session",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .expect("one session")
+    };
+    let visit = || async {
+        let response = client
+            .get(format!("{}/", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        session_cookie(&response)
+    };
+    let thirty_days = chrono::Duration::days(30);
+
+    // Just after logging in, a visit writes nothing and sends no cookie.
+    let at_log_in = expiry().await;
+    assert_eq!(visit().await, None, "a fresh session is not written again");
+    assert_eq!(expiry().await, at_log_in);
+
+    // 28 days on (two days left), a visit pushes the session back to 30 days from now,
+    // in the database and in the browser's cookie.
+    sqlx::query("UPDATE tower_sessions.session SET expiry_date = now() + interval '2 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let before = chrono::Utc::now();
+    let cookie = visit().await.expect("the cookie sent again");
+    let pushed = expiry().await;
+    assert!(
+        pushed >= before + thirty_days - chrono::Duration::seconds(5)
+            && pushed <= chrono::Utc::now() + thirty_days + chrono::Duration::seconds(5),
+        "expires {pushed}, 30 days after {before}"
+    );
+    assert!(cookie.contains("Max-Age=2592000"), "30 days: {cookie}");
+    assert_eq!(
+        app.whoami(&client).await.as_deref(),
+        Some("often@example.org")
+    );
+    // The next visit, the same day, writes nothing again.
+    assert_eq!(visit().await, None);
+    assert_eq!(expiry().await, pushed);
+
+    // A session past its expiry is over, whatever the cookie says.
+    sqlx::query("UPDATE tower_sessions.session SET expiry_date = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.whoami(&client).await, None);
+}
+
+#[tokio::test]
 async fn logging_out_of_all_devices_ends_every_session() {
     let app = TestApp::spawn().await;
     let phone = app.member("many@example.org", "M").await;
@@ -455,6 +514,21 @@ async fn members_download_their_data_and_anonymous_visitors_are_sent_to_log_in()
     let client = app.member("export@example.org", "Ex").await;
     app.call(&client, "join_group", &[("slug", "qs-north-bay")])
         .await;
+    // A day note (private context) and a token: both theirs, so both in the export.
+    sqlx::query(
+        "INSERT INTO day_notes (user_id, day, note)
+         SELECT id, '2026-11-30', 'started magnesium' FROM users WHERE email = 'export@example.org'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO api_tokens (user_id, name, scope, prefix, secret_hash)
+         SELECT id, 'phone', 'write', 'cht_abcd', '\\x0102' FROM users WHERE email = 'export@example.org'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let response = client
         .get(format!("{}/me/export", app.address))
         .send()
@@ -468,8 +542,13 @@ async fn members_download_their_data_and_anonymous_visitors_are_sent_to_log_in()
     let export: Value = response.json().await.unwrap();
     assert_eq!(export["profile"]["email"], "export@example.org");
     assert_eq!(export["memberships"][0]["slug"], "qs-north-bay");
+    assert_eq!(export["day_notes"][0]["note"], "started magnesium");
+    assert_eq!(export["day_notes"][0]["day"], "2026-11-30");
+    assert_eq!(export["api_tokens"][0]["name"], "phone");
+    assert_eq!(export["imports"], serde_json::json!([]));
     let text = export.to_string();
     assert!(!text.contains("argon2"), "no password hash in the export");
+    assert!(!text.contains("secret_hash"), "no token hash in the export");
 }
 
 #[tokio::test]
@@ -765,6 +844,54 @@ async fn one_address_trying_many_accounts_is_refused_for_a_while() {
         body["form"].as_str().unwrap().contains("Too many"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn behind_a_local_proxy_one_address_trying_many_accounts_locks_out_only_itself() {
+    let app = TestApp::spawn().await;
+    app.member("real@example.org", "Real").await;
+    // The test connects from 127.0.0.1, as a reverse proxy on the same machine does; the
+    // proxy says whom it forwards for.
+    let log_in = |from: &'static str, email: String, password: &'static str| {
+        let client = TestApp::new_client();
+        let address = app.address.clone();
+        async move {
+            json(
+                client
+                    .post(format!("{address}/api/login"))
+                    .header("Origin", &address)
+                    .header("Accept", "application/json")
+                    .header("X-Forwarded-For", from)
+                    .form(&[("email", email.as_str()), ("password", password)])
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    for i in 0..20 {
+        // Writing another address in front of the proxy's changes nothing.
+        let body = log_in(
+            "6.6.6.6, 203.0.113.7",
+            format!("guess{i}@example.org"),
+            "spray",
+        )
+        .await;
+        assert!(
+            body["form"].as_str().unwrap().contains("do not match"),
+            "{body}"
+        );
+    }
+    let sprayer = log_in("203.0.113.7", "real@example.org".into(), PASSWORD).await;
+    assert!(
+        sprayer["form"].as_str().unwrap().contains("Too many"),
+        "{sprayer}"
+    );
+    // Everyone else behind the same proxy still logs in.
+    let member = log_in("198.51.100.20", "real@example.org".into(), PASSWORD).await;
+    assert_eq!(member["fields"], serde_json::json!([]), "{member}");
+    assert!(member["form"].is_null(), "{member}");
 }
 
 #[tokio::test]
