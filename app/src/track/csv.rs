@@ -41,6 +41,15 @@ pub fn sniff(sample: &[u8]) -> Result<Sniffed, String> {
     if std::str::from_utf8(sample).is_err_and(|error| error.error_len().is_some()) {
         return Err("The file is not UTF-8 text; save it as CSV (UTF-8) and try again.".into());
     }
+    // UTF-16 text (Excel's "Unicode text") reads as valid UTF-8 with a NUL after every
+    // letter: refused as what it is. A NUL further on refuses only its own row.
+    let first_line = sample.split(|&byte| byte == b'\n').next().unwrap_or(sample);
+    if first_line.contains(&0) {
+        return Err(
+            "The file is not UTF-8 text (it looks like UTF-16); save it as CSV (UTF-8) and try again."
+                .into(),
+        );
+    }
     let mut best: Option<(usize, u8)> = None;
     for delimiter in DELIMITERS {
         let mut counts = Vec::new();
@@ -67,7 +76,7 @@ pub fn sniff(sample: &[u8]) -> Result<Sniffed, String> {
     let headers: Vec<String> = match records.next() {
         Some(Ok(record)) => record
             .iter()
-            .map(|field| field.trim().to_string())
+            .map(|field| field.trim().replace('\0', "\u{FFFD}"))
             .collect(),
         _ => return Err("The first line of the file could not be read as CSV.".into()),
     };
@@ -76,10 +85,16 @@ pub fn sniff(sample: &[u8]) -> Result<Sniffed, String> {
             "The file needs at least two columns (a time and a value) with a header line.".into(),
         );
     }
+    // The preview is shown and stored as JSON, which holds no NUL: shown as "�".
     let rows = records
         .take(PREVIEW_ROWS)
         .filter_map(Result::ok)
-        .map(|record| record.iter().map(str::to_string).collect())
+        .map(|record| {
+            record
+                .iter()
+                .map(|cell| cell.replace('\0', "\u{FFFD}"))
+                .collect()
+        })
         .collect();
     Ok(Sniffed {
         delimiter,
@@ -260,6 +275,23 @@ impl Mapping {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_utf16_file_is_refused_and_a_nul_further_on_is_shown_as_a_replacement() {
+        let utf16: Vec<u8> = "time,steps\n2026-01-01,5\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let refused = sniff(&utf16).unwrap_err();
+        assert!(refused.contains("UTF-16"), "{refused}");
+        let sniffed = sniff(b"time,steps\n2026-01-01,5\0\n2026-01-02,6\n").unwrap();
+        assert_eq!(sniffed.headers, ["time", "steps"]);
+        assert_eq!(sniffed.rows[0], ["2026-01-01", "5\u{FFFD}"]);
+        assert!(serde_json::to_string(&sniffed.rows)
+            .unwrap()
+            .chars()
+            .all(|c| c != '\0'));
+    }
 
     fn metrics() -> Vec<(String, String)> {
         [

@@ -102,15 +102,10 @@ pub fn parse_time(at: &str, zone: &str, now: DateTime<Utc>) -> Result<DateTime<U
     Ok(instant)
 }
 
-/// Distill's checks of one entry against its metric.
-pub fn check(
-    entry: &RawEntry,
-    metric: &MetricRow,
-    zone: &str,
-    now: DateTime<Utc>,
-) -> Result<Clean, String> {
-    // PostgreSQL cannot store NUL in text or JSON: refused here, this entry alone, on
-    // every capture path (quick log, API, imports, Distill).
+/// PostgreSQL cannot store NUL in text or JSON: an entry holding one is refused, alone,
+/// on every capture path (quick log, API, imports, Distill), before anything else looks
+/// at it (an answer quoting its text could not be stored either).
+pub fn refuse_nul(entry: &RawEntry) -> Result<(), String> {
     let fields = [
         &entry.metric,
         &entry.value,
@@ -122,6 +117,17 @@ pub fn check(
     if fields.iter().any(|text| text.contains('\0')) {
         return Err("Text may not contain NUL characters.".into());
     }
+    Ok(())
+}
+
+/// Distill's checks of one entry against its metric.
+pub fn check(
+    entry: &RawEntry,
+    metric: &MetricRow,
+    zone: &str,
+    now: DateTime<Utc>,
+) -> Result<Clean, String> {
+    refuse_nul(entry)?;
     let value = canonical_value(&metric.rules(), &entry.value, &entry.unit)?;
     let zone = if entry.time_zone.trim().is_empty() {
         zone

@@ -11,7 +11,7 @@ use app::pipeline::capture::{land, Landing};
 use app::track::apple_health as health;
 use app::track::catalogue::{member_metrics, MetricIndex};
 use app::track::csv::Mapping;
-use app::track::entry::{check, RawEntry};
+use app::track::entry::{check, refuse_nul, RawEntry};
 use serde::{Deserialize, Serialize};
 
 /// Job: import one uploaded file (CSV or Apple Health).
@@ -227,7 +227,11 @@ async fn import(context: &JobContext, id: i64) -> Result<()> {
             .collect();
         let landed = land(&mut tx, user_id, source, landings).await?.len() as i64;
         if !errors.is_empty() {
-            let (lines, messages): (Vec<i64>, Vec<String>) = errors.into_iter().unzip();
+            // A reason may quote the file (an Apple Health value), and text holds no NUL.
+            let (lines, messages): (Vec<i64>, Vec<String>) = errors
+                .into_iter()
+                .map(|(line, message)| (line, message.replace('\0', "\u{FFFD}")))
+                .unzip();
             sqlx::query(
                 "INSERT INTO import_errors (user_id, import_id, line, message)
                  SELECT $5, $1, e.line, e.message FROM unnest($2::bigint[], $3::text[]) AS e(line, message)
@@ -290,6 +294,7 @@ fn verdict(
     zone: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> std::result::Result<(), String> {
+    refuse_nul(entry)?;
     if entry.value.trim().is_empty() {
         return Err("The row has no value.".into());
     }

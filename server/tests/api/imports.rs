@@ -325,6 +325,41 @@ async fn bad_files_and_mappings_are_clear_errors() {
     );
 }
 
+#[tokio::test]
+async fn a_nul_in_a_row_refuses_that_row_alone_and_a_utf16_file_is_a_clear_error() {
+    let app = TestApp::spawn().await;
+    let (quinn, id) = member(&app, "quinn@example.org").await;
+    // UTF-16 (Excel's "Unicode text") reads as UTF-8 with a NUL after every letter.
+    let utf16: Vec<u8> = "Date,Metric,Value\n2026-11-01 07:00,mood,7\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let refused = upload(&app, &quinn, "unicode.txt", utf16).await;
+    assert!(refused.contains("UTF-16"), "{refused}");
+    // A NUL in a metric's name, in the preview's rows: the file uploads, the preview shows
+    // "�", and the import refuses that row alone and keeps the others.
+    let file = "Date,Metric,Value\n2026-11-01 07:00,mood,7\n2026-11-01 08:00,mo\0od,6\n2026-11-02 07:00,mood,8\n";
+    let location = upload(&app, &quinn, "log.csv", file.as_bytes().to_vec()).await;
+    let import = location.strip_prefix("/track/import/").unwrap().to_string();
+    let (status, preview) = view(&app, &quinn, &import).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["preview"][1][1], "mo\u{FFFD}od");
+    start(&app, &quinn, &import, &[]).await;
+    app.run_jobs().await;
+    let (_, done) = view(&app, &quinn, &import).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(
+        (&done["accepted"], &done["rejected"]),
+        (&Value::from(2), &Value::from(1)),
+        "{done}"
+    );
+    assert_eq!(
+        done["errors"],
+        serde_json::json!([[3, "Text may not contain NUL characters."]])
+    );
+    assert_eq!(stored(&app, id).await.len(), 2);
+}
+
 const HEALTH: &str = include_str!("../fixtures/apple-health-export.xml");
 
 #[tokio::test]
