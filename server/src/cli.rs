@@ -179,11 +179,15 @@ async fn serve(args: &ServeArgs, db: &Database) -> Result<()> {
         None
     } else {
         jobs::maintenance::schedule_recurring(&db.pool).await?;
-        Some(
+        Some((
             crate::job_types::cohort_runner(db.pool.clone(), args.workers, services)
                 .with_lease(std::time::Duration::from_secs(args.job_lease))
                 .start(),
-        )
+            jobs::maintenance::keep_recurring(
+                db.pool.clone(),
+                jobs::maintenance::KEEP_RECURRING_EVERY,
+            ),
+        ))
     };
     let url = format!("http://{}/", app.local_addr());
     tracing::info!(%url, data = %db.description(), "Cohort is serving");
@@ -206,7 +210,8 @@ async fn serve(args: &ServeArgs, db: &Database) -> Result<()> {
     }
     println!("  Stop: Ctrl-C\n");
     let served = app.run_until_stopped(shutdown_signal()).await;
-    if let Some(runner) = runner {
+    if let Some((runner, recurring)) = runner {
+        recurring.abort();
         runner.shutdown(JOB_GRACE).await?;
     }
     served
@@ -226,10 +231,13 @@ async fn work(db: &Database, args: &WorkerArgs) -> Result<()> {
     let runner = crate::job_types::cohort_runner(db.pool.clone(), workers, services)
         .with_lease(std::time::Duration::from_secs(args.job_lease))
         .start();
+    let recurring =
+        jobs::maintenance::keep_recurring(db.pool.clone(), jobs::maintenance::KEEP_RECURRING_EVERY);
     println!(
         "Cohort worker running {workers} jobs at a time ({}). Stop: Ctrl-C",
         db.description()
     );
     shutdown_signal().await;
+    recurring.abort();
     runner.shutdown(JOB_GRACE).await
 }

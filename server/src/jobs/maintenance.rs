@@ -54,3 +54,25 @@ pub async fn schedule_recurring(pool: &PgPool) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// Queues each recurring job's next run again every `every`, for as long as the process
+/// runs jobs. A recurring job queues its next run only when a run succeeds, so one that
+/// failed all its attempts (the database away for a while) would otherwise stay stopped
+/// until a process restarts. Repeating is safe: the dedupe keys keep one pending run of
+/// each. The first round is the caller's ([`schedule_recurring`] at start-up).
+pub fn keep_recurring(pool: PgPool, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval.tick().await; // the first tick is at once: start-up has just scheduled
+        loop {
+            interval.tick().await;
+            if let Err(error) = schedule_recurring(&pool).await {
+                tracing::warn!(error = %format!("{error:#}"), "queueing the recurring jobs");
+            }
+        }
+    })
+}
+
+/// How often every process that runs jobs makes sure the recurring ones are queued.
+pub const KEEP_RECURRING_EVERY: Duration = EVERY;

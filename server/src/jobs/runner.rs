@@ -49,8 +49,29 @@ impl Default for RunnerOptions {
             queues: vec!["default".into()],
             workers: 2,
             lease: Duration::from_secs(30),
-            name: format!("cohort-{}", std::process::id()),
+            name: unique_name(),
         }
+    }
+}
+
+/// `cohort-<pid>-<random>`: unique among every process on one database, also where
+/// process ids repeat (each container's process is often pid 1, and hosts reuse ids).
+/// A runner hands back at shutdown only the jobs claimed under its own name.
+fn unique_name() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // A `RandomState` is seeded from the operating system's randomness.
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    format!("cohort-{}-{random:016x}", std::process::id())
+}
+
+/// Aborts a task when dropped (a no-op once it has finished).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -191,7 +212,10 @@ impl Runner {
             services: self.services.clone(),
         };
         // A panicking job fails like an erroring one instead of taking the worker down.
-        match tokio::spawn(handler(job.payload, context)).await {
+        let task = tokio::spawn(handler(job.payload, context));
+        // Dropping this run (a shutdown abandoning it) stops the job too.
+        let _abort_if_dropped = AbortOnDrop(task.abort_handle());
+        match task.await {
             Ok(Ok(())) => None,
             Ok(Err(error)) => Some(format!("{error:#}")),
             Err(join_error) => Some(format!("the job panicked: {join_error}")),
@@ -293,6 +317,8 @@ impl Runner {
     /// Starts the workers, the listener and the lease reaper in the background.
     pub fn start(self) -> RunnerHandle {
         let (stop, stopped) = watch::channel(false);
+        // Set when the grace period is over: the jobs still running stop where they are.
+        let (abandon, abandoned) = watch::channel(false);
         let wake = Arc::new(Notify::new());
         let mut tasks = Vec::new();
         tasks.push(tokio::spawn(listen(
@@ -347,11 +373,13 @@ impl Runner {
             slots.clone(),
             done_tx,
             wake.clone(),
-            stopped.clone(),
+            // Claim no more; stop what still runs (after the grace period).
+            (stopped.clone(), abandoned),
         ));
         tracing::info!(workers = self.options.workers, queues = ?self.options.queues, "job runner started");
         RunnerHandle {
             stop,
+            abandon,
             tasks,
             dispatcher,
             recorder,
@@ -430,7 +458,7 @@ async fn dispatch(
     slots: Arc<tokio::sync::Semaphore>,
     done: tokio::sync::mpsc::UnboundedSender<Done>,
     wake: Arc<Notify>,
-    mut stopped: watch::Receiver<bool>,
+    (mut stopped, abandoned): (watch::Receiver<bool>, watch::Receiver<bool>),
 ) {
     loop {
         if *stopped.borrow() {
@@ -471,9 +499,15 @@ async fn dispatch(
         for job in claimed {
             let Some(permit) = permits.pop() else { break };
             let (runner, done) = (runner.clone(), done.clone());
+            let mut abandoned = abandoned.clone();
             tokio::spawn(async move {
                 let (id, kind, attempts) = (job.id, job.kind.clone(), job.attempts);
-                let error = runner.run_job(job).await;
+                let error = tokio::select! {
+                    error = runner.run_job(job) => error,
+                    // Given back by the shutdown: no outcome to record (the permit goes
+                    // with this task).
+                    _ = abandoned_now(&mut abandoned) => return,
+                };
                 // The worker is free once the outcome is queued for the recorder.
                 let _ = done.send(Done {
                     id,
@@ -543,9 +577,18 @@ async fn record(
     }
 }
 
+/// Resolves once the shutdown abandons the jobs still running (never if the runner's
+/// handle was dropped without a shutdown: its jobs then run on).
+async fn abandoned_now(abandoned: &mut watch::Receiver<bool>) {
+    if abandoned.wait_for(|&abandoned| abandoned).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// The running workers; `shutdown` stops them gracefully.
 pub struct RunnerHandle {
     stop: watch::Sender<bool>,
+    abandon: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     dispatcher: JoinHandle<()>,
     recorder: JoinHandle<()>,
@@ -557,9 +600,10 @@ pub struct RunnerHandle {
 }
 
 impl RunnerHandle {
-    /// Lets running jobs finish (up to `grace`) and records them, then gives back
-    /// whatever is still claimed by this runner so that another process can run it at
-    /// once.
+    /// Lets running jobs finish (up to `grace`) and records them, then stops the ones
+    /// still running and gives back whatever is still claimed by this runner, so that
+    /// another process can run it at once (and it never runs in two places). Code of a
+    /// job inside `spawn_blocking` cannot be stopped; everything at an `.await` is.
     pub async fn shutdown(self, grace: Duration) -> Result<()> {
         let _ = self.stop.send(true);
         let _ = self.dispatcher.await;
@@ -570,7 +614,13 @@ impl RunnerHandle {
             let _ = self.recorder.await;
         };
         if tokio::time::timeout(grace, finished).await.is_err() {
-            tracing::warn!("jobs still running after the grace period; giving them back");
+            tracing::warn!(
+                "jobs still running after the grace period; stopping them and giving them back"
+            );
+            let _ = self.abandon.send(true);
+            // Each abandoned run frees its worker as it stops.
+            let stopped = self.slots.acquire_many(self.workers as u32);
+            let _ = tokio::time::timeout(Duration::from_secs(2), stopped).await;
         }
         for task in self.tasks {
             task.abort();

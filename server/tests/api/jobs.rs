@@ -81,6 +81,12 @@ impl Run for Slow {
     async fn run(self, context: JobContext) -> Result<()> {
         context.progress(50.0, "halfway").await?;
         tokio::time::sleep(Duration::from_millis(self.millis)).await;
+        // Its end leaves a trace: a job stopped halfway leaves none.
+        sqlx::query("INSERT INTO job_runs (job_id, n) VALUES ($1, $2)")
+            .bind(context.id)
+            .bind(self.millis as i64)
+            .execute(&context.pool)
+            .await?;
         Ok(())
     }
 }
@@ -402,12 +408,22 @@ async fn graceful_shutdown_lets_a_running_job_finish() {
     );
     handle.shutdown(Duration::from_secs(10)).await.unwrap();
     assert_eq!(state_of(&pool, id).await.0, "succeeded");
+    assert_eq!(runs_of(&pool, id).await, 1, "it ran to its end");
+}
+
+/// How many runs of job `id` got to their end.
+async fn runs_of(pool: &PgPool, id: i64) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM job_runs WHERE job_id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
-async fn shutdown_gives_back_a_job_that_outlives_the_grace_period() {
+async fn shutdown_stops_and_gives_back_a_job_that_outlives_the_grace_period() {
     let pool = queue_db().await;
-    let id = Slow { millis: 60_000 }
+    let id = Slow { millis: 1_500 }
         .enqueue(&mut pool.acquire().await.unwrap())
         .await
         .unwrap()
@@ -427,6 +443,10 @@ async fn shutdown_gives_back_a_job_that_outlives_the_grace_period() {
         ("pending", 0),
         "nothing is left claimed"
     );
+    // Given back, it must not also go on running here: once its time is up, it has
+    // left no trace (another process may now claim it).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(runs_of(&pool, id).await, 0, "the abandoned run was stopped");
 }
 
 #[tokio::test]
@@ -456,6 +476,37 @@ async fn recurring_jobs_are_queued_once_however_many_processes_ask() {
     .await
     .unwrap();
     assert!(next > Utc::now() + chrono::Duration::minutes(59));
+}
+
+#[tokio::test]
+async fn a_recurring_job_that_failed_for_good_is_queued_again_within_the_hour() {
+    let pool = fresh_database().await;
+    jobs::maintenance::schedule_recurring(&pool).await.unwrap();
+    // Its every attempt failed (the database away for a while): nothing is pending, and
+    // it queues its next run only when a run succeeds.
+    sqlx::query("UPDATE jobs SET state = 'failed' WHERE kind = 'delete_expired_sessions'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    // Every process that runs jobs queues it again, each round (an hour in `cohort`).
+    let keeper = jobs::maintenance::keep_recurring(pool.clone(), Duration::from_millis(200));
+    wait_until(
+        &pool,
+        "SELECT count(*) FROM jobs WHERE kind = 'delete_expired_sessions' AND state = 'pending'",
+        1,
+        Duration::from_secs(10),
+    )
+    .await;
+    // And only once, however many rounds pass.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    keeper.abort();
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE kind IN ('delete_expired_sessions', 'extend_series', 'nightly_recompute') AND state = 'pending'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(pending, 3, "one pending run of each recurring job");
 }
 
 #[tokio::test]
