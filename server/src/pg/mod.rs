@@ -116,7 +116,7 @@ impl EmbeddedPostgres {
             pgdata: data_dir.join("postgres"),
             socket_dir: data_dir.join("run"),
             log_file: data_dir.join("log").join("postgres.log"),
-            bin_dir: find_bin_dir()?,
+            bin_dir: find_bin_dir_for(cluster_version(&data_dir.join("postgres")))?,
             account,
             settings: options.settings,
             lock,
@@ -498,17 +498,57 @@ fn try_lock(path: &Path) -> Result<Option<Flock<File>>> {
 /// The directory holding `initdb` and `pg_ctl`: COHORT_PG_BIN_DIR, then `PATH`, then the
 /// newest `/usr/lib/postgresql/*/bin`.
 pub fn find_bin_dir() -> Result<PathBuf> {
+    find_bin_dir_for(None)
+}
+
+/// The major version of PostgreSQL that made the cluster in `pgdata` (its `PG_VERSION`).
+fn cluster_version(pgdata: &Path) -> Option<u32> {
+    fs::read_to_string(pgdata.join("PG_VERSION"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// As [`find_bin_dir`], for a cluster made by major version `wanted` (when it exists):
+/// that version's `/usr/lib/postgresql/{wanted}/bin` comes before `PATH` and the newest,
+/// since a server of another major version cannot open the cluster. Installing a newer
+/// PostgreSQL beside the old one thus leaves the cluster running on the old one.
+fn find_bin_dir_for(wanted: Option<u32>) -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("COHORT_PG_BIN_DIR") {
         return Ok(PathBuf::from(dir));
     }
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            if dir.join("initdb").is_file() && dir.join("pg_ctl").is_file() {
-                return Ok(dir);
-            }
-        }
-    }
-    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+    pick_bin_dir(
+        Path::new("/usr/lib/postgresql"),
+        std::env::var_os("PATH"),
+        wanted,
+    )
+    .ok_or_else(|| match wanted {
+        Some(version) => anyhow!(
+            "this data directory's cluster was made by PostgreSQL {version}, and no server \
+             binaries of that version were found (on PATH or as \
+             /usr/lib/postgresql/{version}/bin); install them (`apt-get install \
+             postgresql-{version}`), or set COHORT_PG_BIN_DIR"
+        ),
+        None => anyhow!(
+            "no PostgreSQL server binaries found (initdb, pg_ctl) on PATH or under \
+             /usr/lib/postgresql/*/bin; install them (`apt-get install postgresql`) or set \
+             DATABASE_URL to use an existing server"
+        ),
+    })
+}
+
+/// The choice behind [`find_bin_dir_for`], over a directory of versions (`root`, as
+/// `/usr/lib/postgresql`) and a `PATH`. With a `wanted` version, a directory of another
+/// version is never chosen (a `PATH` entry's version is the one in its path, as Debian's
+/// `/usr/lib/postgresql/15/bin`, when it says one).
+fn pick_bin_dir(
+    root: &Path,
+    path: Option<std::ffi::OsString>,
+    wanted: Option<u32>,
+) -> Option<PathBuf> {
+    let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir(root)
         .into_iter()
         .flatten()
         .flatten()
@@ -519,13 +559,26 @@ pub fn find_bin_dir() -> Result<PathBuf> {
         })
         .collect();
     versions.sort();
-    versions.pop().map(|(_, dir)| dir).ok_or_else(|| {
-        anyhow!(
-            "no PostgreSQL server binaries found (initdb, pg_ctl) on PATH or under \
-             /usr/lib/postgresql/*/bin; install them (`apt-get install postgresql`) or set \
-             DATABASE_URL to use an existing server"
-        )
-    })
+    if let Some(wanted) = wanted {
+        if let Some((_, dir)) = versions.iter().find(|(version, _)| *version == wanted) {
+            return Some(dir.clone());
+        }
+    }
+    // The version a directory names, as `/usr/lib/postgresql/15/bin` does.
+    let named_version = |dir: &Path| dir.parent()?.file_name()?.to_str()?.parse::<u32>().ok();
+    let fits = |dir: &Path| match (wanted, named_version(dir)) {
+        (Some(wanted), Some(version)) => version == wanted,
+        _ => true,
+    };
+    if let Some(path) = path {
+        if let Some(dir) = std::env::split_paths(&path).find(|dir| has_server(dir) && fits(dir)) {
+            return Some(dir);
+        }
+    }
+    if wanted.is_some() {
+        return None;
+    }
+    versions.pop().map(|(_, dir)| dir)
 }
 
 /// One of PostgreSQL's programs (`pg_dump`): in `bin_dir`, else beside the program that
@@ -650,5 +703,37 @@ mod tests {
         assert_eq!(read_pid(&path), Some(4242));
         fs::write(&path, "garbage").unwrap();
         assert_eq!(read_pid(&path), None);
+    }
+
+    #[test]
+    fn a_cluster_runs_on_the_version_that_made_it_when_a_newer_one_is_installed() {
+        let root = tempfile::tempdir().unwrap();
+        for version in ["15", "17"] {
+            let bin = root.path().join(version).join("bin");
+            fs::create_dir_all(&bin).unwrap();
+            fs::write(bin.join("initdb"), "").unwrap();
+            fs::write(bin.join("pg_ctl"), "").unwrap();
+        }
+        let bin = |version: &str| root.path().join(version).join("bin");
+        // A new cluster: the newest.
+        assert_eq!(pick_bin_dir(root.path(), None, None), Some(bin("17")));
+        // A cluster made by 15 stays on 15, even with 17 first on PATH.
+        assert_eq!(pick_bin_dir(root.path(), None, Some(15)), Some(bin("15")));
+        let path = std::env::join_paths([bin("17")]).unwrap();
+        assert_eq!(
+            pick_bin_dir(root.path(), Some(path.clone()), Some(15)),
+            Some(bin("15"))
+        );
+        // A cluster of a version not installed is refused (not opened by another).
+        assert_eq!(pick_bin_dir(root.path(), Some(path), Some(14)), None);
+        // PATH still comes first for a new cluster.
+        let elsewhere = tempfile::tempdir().unwrap();
+        fs::write(elsewhere.path().join("initdb"), "").unwrap();
+        fs::write(elsewhere.path().join("pg_ctl"), "").unwrap();
+        let path = std::env::join_paths([elsewhere.path()]).unwrap();
+        assert_eq!(
+            pick_bin_dir(root.path(), Some(path), None),
+            Some(elsewhere.path().to_path_buf())
+        );
     }
 }
