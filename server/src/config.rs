@@ -1,5 +1,6 @@
 //! Command line and environment: every setting is a flag with an environment variable.
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -139,7 +140,7 @@ pub struct ServeArgs {
     pub site_root: Option<PathBuf>,
 
     /// Do not add the demo group on the first start of an empty instance.
-    #[arg(long, env = "COHORT_NO_DEMO")]
+    #[arg(long, env = "COHORT_NO_DEMO", value_parser = BoolishValueParser::new())]
     pub no_demo: bool,
 
     /// The URL members use (https://cohort.example.org) when behind a proxy: requests
@@ -148,11 +149,11 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
 
     /// Mark the session cookie Secure even without an https public URL.
-    #[arg(long, env = "COHORT_SECURE_COOKIES")]
+    #[arg(long, env = "COHORT_SECURE_COOKIES", value_parser = BoolishValueParser::new())]
     pub secure_cookies: bool,
 
     /// Serve the web app only; leave the jobs to `cohort worker` processes.
-    #[arg(long, env = "COHORT_NO_WORKERS")]
+    #[arg(long, env = "COHORT_NO_WORKERS", value_parser = BoolishValueParser::new())]
     pub no_workers: bool,
 
     /// A PostgreSQL streaming replica of the database (postgres://…): the read-only
@@ -288,8 +289,60 @@ pub fn default_data_dir() -> PathBuf {
 mod tests {
     use super::*;
 
+    /// Held by every test that parses a command line: one of them sets the environment,
+    /// which clap reads.
+    static ENVIRONMENT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn environment() -> std::sync::MutexGuard<'static, ()> {
+        ENVIRONMENT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    #[test]
+    fn on_and_off_switches_take_the_usual_words_from_the_environment() {
+        // What a unit file may say: COHORT_NO_WORKERS=1, =yes, =on, =true (and off).
+        let _environment = environment();
+        let switches = |cli: Cli| {
+            let Command::Serve(args) = cli.command else {
+                panic!("not serve")
+            };
+            [args.no_demo, args.secure_cookies, args.no_workers]
+        };
+        let names = [
+            "COHORT_NO_DEMO",
+            "COHORT_SECURE_COOKIES",
+            "COHORT_NO_WORKERS",
+        ];
+        let words = [
+            ("1", true),
+            ("yes", true),
+            ("on", true),
+            ("TRUE", true),
+            ("0", false),
+            ("no", false),
+            ("off", false),
+            ("false", false),
+        ];
+        for (word, expected) in words {
+            for name in names {
+                std::env::set_var(name, word);
+            }
+            let cli = Cli::try_parse_from(["cohort", "serve"]);
+            for name in names {
+                std::env::remove_var(name);
+            }
+            assert_eq!(switches(cli.unwrap()), [expected; 3], "={word}");
+        }
+        std::env::set_var("COHORT_NO_WORKERS", "maybe");
+        let refused = Cli::try_parse_from(["cohort", "serve"]);
+        std::env::remove_var("COHORT_NO_WORKERS");
+        assert!(refused.is_err(), "=maybe is refused");
+    }
+
     #[test]
     fn serve_reads_flags() {
+        let _environment = environment();
         let cli = Cli::try_parse_from([
             "cohort",
             "serve",
@@ -310,6 +363,7 @@ mod tests {
 
     #[test]
     fn a_bad_address_is_a_clear_error() {
+        let _environment = environment();
         let error = Cli::try_parse_from(["cohort", "serve", "--addr", "nonsense"]).unwrap_err();
         assert!(error.to_string().contains("--addr"), "{error}");
     }
