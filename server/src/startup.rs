@@ -9,7 +9,8 @@ use crate::security::{
 };
 use crate::state::{AppState, PublicUrl};
 use anyhow::{Context, Result};
-use app::accounts::ssr::{export_user, user_for_session, ReadPool, FRESH_COOKIE, FRESH_SECONDS};
+use app::accounts::export::export_user;
+use app::accounts::ssr::{user_for_session, ReadPool, FRESH_COOKIE, FRESH_SECONDS};
 use app::policy::{allows, Action, Actor};
 use app::{shell, App};
 use axum::extract::State;

@@ -1,8 +1,10 @@
 //! Members' accounts: sign-up, log-in, sessions, the profile and owning one's data.
 //!
 //! The validation types here run in the browser and on the server alike; hashing,
-//! sessions and rate limiting live in `ssr`.
+//! sessions and rate limiting live in `ssr`, the member's data export in `export`.
 
+#[cfg(feature = "ssr")]
+pub mod export;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
