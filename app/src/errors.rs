@@ -140,8 +140,27 @@ macro_rules! internal_from {
     };
 }
 
+/// A session error. The session store is PostgreSQL, and its statements are fixed, so a
+/// failing backend means the database is away: 503, as any outage (the error lost its
+/// sqlx type on the way, so [`is_unreachable`] cannot tell). A session that cannot be
+/// encoded or decoded is ours to fix: 500.
+#[cfg(feature = "ssr")]
+impl From<tower_sessions::session::Error> for AppError {
+    #[track_caller]
+    fn from(error: tower_sessions::session::Error) -> Self {
+        use tower_sessions::{session::Error, session_store};
+        match error {
+            Error::Store(session_store::Error::Backend(detail)) => {
+                note_unreachable();
+                tracing::warn!(error = %detail, "the session store is not reachable");
+                AppError::Unavailable
+            }
+            other => internal(other),
+        }
+    }
+}
+
 internal_from!(
-    tower_sessions::session::Error,
     tokio::task::JoinError,
     serde_json::Error,
     argon2::password_hash::Error,
