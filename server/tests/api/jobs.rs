@@ -388,9 +388,11 @@ async fn graceful_shutdown_lets_a_running_job_finish() {
         .unwrap()
         .unwrap();
     let handle = runner(&pool, "graceful", 1).start();
+    // Running, and past its first step: the claim comes a moment before the job writes
+    // its progress.
     wait_until(
         &pool,
-        "SELECT count(*) FROM jobs WHERE state = 'running'",
+        "SELECT count(*) FROM jobs WHERE state = 'running' AND progress_percent IS NOT NULL",
         1,
         Duration::from_secs(10),
     )
